@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it. Each stage installs what it needs.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+stage() { printf '\n==== %s ====\n' "$*"; }
+
+stage "ONNX Runtime"
+bash scripts/install_ort.sh
+
+stage "format and lint"
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -- -D warnings
+
+stage "Rust tests"
+cargo test --locked
+
+stage "all checks passed"

@@ -1,0 +1,324 @@
+//! One typed configuration: built-in defaults (mirrored by `configs/default.toml`),
+//! then the config file, then environment variables.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Every key of [`Settings`]; env vars outside this list are ignored so that
+/// variables injected by the platform (e.g. Kubernetes service links named
+/// `CHURN_SERVE_PORT`) cannot break startup.
+pub const KEYS: &[&str] = &[
+    "host",
+    "port",
+    "model_path",
+    "metadata_path",
+    "ort_dylib_path",
+    "threshold",
+    "risk_medium",
+    "risk_high",
+    "max_body_bytes",
+    "request_timeout_ms",
+    "max_batch_size",
+    "workers",
+    "intra_op_threads",
+    "queue_capacity",
+    "max_batch_rows",
+    "batch_wait_us",
+    "shutdown_drain_secs",
+    "shutdown_grace_secs",
+    "log_level",
+    "log_format",
+    "cors_allowed_origins",
+    "api_keys",
+];
+
+/// Keys that may also be set by their plain upper-case name (12-factor habits).
+/// `HOST` is deliberately absent: zsh exports it as the machine's host name.
+const PLAIN_ENV_KEYS: &[&str] = &[
+    "port",
+    "model_path",
+    "log_level",
+    "log_format",
+    "api_keys",
+    "ort_dylib_path",
+];
+
+pub const ENV_PREFIX: &str = "CHURN_";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub host: IpAddr,
+    pub port: u16,
+    pub model_path: PathBuf,
+    /// Empty means "the model path with a .json extension".
+    pub metadata_path: PathBuf,
+    /// Empty means "search the usual places" (see `model::runtime`).
+    pub ort_dylib_path: PathBuf,
+    pub threshold: f64,
+    pub risk_medium: f64,
+    pub risk_high: f64,
+    pub max_body_bytes: usize,
+    pub request_timeout_ms: u64,
+    pub max_batch_size: usize,
+    pub workers: usize,
+    pub intra_op_threads: usize,
+    pub queue_capacity: usize,
+    pub max_batch_rows: usize,
+    pub batch_wait_us: u64,
+    pub shutdown_drain_secs: u64,
+    pub shutdown_grace_secs: u64,
+    pub log_level: String,
+    pub log_format: LogFormat,
+    #[serde(deserialize_with = "comma_list")]
+    pub cors_allowed_origins: Vec<String>,
+    #[serde(deserialize_with = "comma_list")]
+    pub api_keys: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::from([0, 0, 0, 0]),
+            port: 8000,
+            model_path: PathBuf::from("models/churn_pipeline.onnx"),
+            metadata_path: PathBuf::new(),
+            ort_dylib_path: PathBuf::new(),
+            threshold: 0.5,
+            risk_medium: 0.3,
+            risk_high: 0.7,
+            max_body_bytes: 2 * 1024 * 1024,
+            request_timeout_ms: 10_000,
+            max_batch_size: 1000,
+            workers: 0,
+            intra_op_threads: 1,
+            queue_capacity: 256,
+            max_batch_rows: 1024,
+            batch_wait_us: 0,
+            shutdown_drain_secs: 0,
+            shutdown_grace_secs: 25,
+            log_level: "info".into(),
+            log_format: LogFormat::Text,
+            cors_allowed_origins: Vec::new(),
+            api_keys: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Parse(String),
+    #[error("invalid configuration: key `{key}`: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (when given it must exist; the default file
+    /// may be absent, e.g. when the binary runs outside the repository), then
+    /// the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let path = match file {
+            Some(p) if !p.exists() => return Err(ConfigError::MissingFile(p.to_path_buf())),
+            Some(p) => p.to_path_buf(),
+            None => PathBuf::from("configs/default.toml"),
+        };
+        let figment = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(path))
+            .merge(Env::raw().only(PLAIN_ENV_KEYS))
+            .merge(Env::prefixed(ENV_PREFIX).only(KEYS));
+        Self::from_figment(figment)
+    }
+
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let settings: Settings = figment
+            .extract()
+            .map_err(|e| ConfigError::Parse(one_line(&e)))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let unit = |key, v: f64| {
+            check(key, (0.0..=1.0).contains(&v), || {
+                format!("{v} is not in [0, 1]")
+            })
+        };
+        unit("threshold", self.threshold)?;
+        unit("risk_medium", self.risk_medium)?;
+        unit("risk_high", self.risk_high)?;
+        check("risk_high", self.risk_medium < self.risk_high, || {
+            format!(
+                "must be greater than risk_medium ({} >= {})",
+                self.risk_medium, self.risk_high
+            )
+        })?;
+        let positive = |key, v: u64| check(key, v > 0, || "must be greater than 0".into());
+        positive("max_body_bytes", self.max_body_bytes as u64)?;
+        positive("request_timeout_ms", self.request_timeout_ms)?;
+        positive("max_batch_size", self.max_batch_size as u64)?;
+        positive("intra_op_threads", self.intra_op_threads as u64)?;
+        positive("queue_capacity", self.queue_capacity as u64)?;
+        positive("max_batch_rows", self.max_batch_rows as u64)?;
+        check(
+            "model_path",
+            !self.model_path.as_os_str().is_empty(),
+            || "must not be empty".into(),
+        )?;
+        tracing_subscriber::EnvFilter::try_new(&self.log_level)
+            .map(|_| ())
+            .map_err(|e| ConfigError::Invalid {
+                key: "log_level",
+                reason: e.to_string(),
+            })
+    }
+
+    /// Number of inference workers: configured, or one per core.
+    pub fn worker_count(&self) -> usize {
+        match self.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
+    pub fn metadata_path(&self) -> PathBuf {
+        if self.metadata_path.as_os_str().is_empty() {
+            self.model_path.with_extension("json")
+        } else {
+            self.metadata_path.clone()
+        }
+    }
+}
+
+fn check(key: &'static str, ok: bool, reason: impl FnOnce() -> String) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid {
+            key,
+            reason: reason(),
+        })
+    }
+}
+
+/// figment errors can span lines; startup failures must be one line.
+fn one_line(e: &figment::Error) -> String {
+    e.clone()
+        .into_iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Accepts a list or a comma-separated string (`API_KEYS=a,b`).
+fn comma_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        One(String),
+    }
+    let items = match Raw::deserialize(d)? {
+        Raw::List(items) => items,
+        Raw::One(s) => s.split(',').map(str::to_owned).collect(),
+    };
+    Ok(items
+        .into_iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_toml(toml: &str) -> Result<Settings, ConfigError> {
+        let figment =
+            Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(toml));
+        Settings::from_figment(figment)
+    }
+
+    #[test]
+    fn shipped_config_file_equals_built_in_defaults() {
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/default.toml");
+        let from_file: Settings = Figment::from(Toml::file(file))
+            .extract()
+            .expect("default.toml parses");
+        assert_eq!(from_file, Settings::default());
+    }
+
+    #[test]
+    fn key_list_names_every_field() {
+        let value = serde_json::to_value(Settings::default()).unwrap();
+        let mut fields: Vec<_> = value.as_object().unwrap().keys().cloned().collect();
+        let mut keys: Vec<_> = KEYS.iter().map(|k| k.to_string()).collect();
+        fields.sort();
+        keys.sort();
+        assert_eq!(fields, keys);
+    }
+
+    #[test]
+    fn bad_value_names_the_key() {
+        let err = from_toml("port = \"eighty\"").unwrap_err().to_string();
+        assert!(err.contains("port"), "{err}");
+        let err = from_toml("threshold = 1.5").unwrap_err().to_string();
+        assert!(err.contains("`threshold`"), "{err}");
+        let err = from_toml("risk_medium = 0.8").unwrap_err().to_string();
+        assert!(err.contains("`risk_high`"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_in_file_is_rejected() {
+        let err = from_toml("treshold = 0.4").unwrap_err().to_string();
+        assert!(err.contains("treshold"), "{err}");
+    }
+
+    #[test]
+    fn api_keys_accept_comma_separated_string() {
+        let s = from_toml("api_keys = \"a, b,,c\"").unwrap();
+        assert_eq!(s.api_keys, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn environment_overrides_file_and_ignores_foreign_variables() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "port = 9000\nthreshold = 0.4")?;
+            jail.set_env("PORT", "9100");
+            jail.set_env("CHURN_THRESHOLD", "0.35");
+            jail.set_env("CHURN_SERVE_PORT", "tcp://10.0.0.1:80");
+            let s = Settings::load(Some(Path::new("c.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(s.port, 9100);
+            assert_eq!(s.threshold, 0.35);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn explicit_missing_config_file_is_an_error() {
+        let err = Settings::load(Some(Path::new("/nonexistent/churn.toml"))).unwrap_err();
+        assert!(matches!(err, ConfigError::MissingFile(_)));
+    }
+
+    #[test]
+    fn metadata_path_defaults_to_json_beside_model() {
+        let s = Settings::default();
+        assert_eq!(
+            s.metadata_path(),
+            PathBuf::from("models/churn_pipeline.json")
+        );
+    }
+}

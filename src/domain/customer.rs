@@ -1,0 +1,378 @@
+//! Parsing a JSON customer into a validated [`Customer`]: every bad field is
+//! reported at once, in FastAPI/pydantic's error vocabulary, so clients of the
+//! Python service keep working.
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::feature::{Feature, Kind};
+
+/// A validated feature value. Categories point into the allowed set, so an
+/// invalid category cannot be represented.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FeatureValue {
+    Number(f64),
+    Category(&'static str),
+}
+
+/// One customer whose every feature passed validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Customer {
+    pub customer_id: Option<String>,
+    values: [FeatureValue; 10],
+}
+
+impl Customer {
+    pub fn get(&self, feature: Feature) -> FeatureValue {
+        self.values[feature as usize]
+    }
+
+    /// The same customer with one feature replaced (used for explanations).
+    pub fn with(&self, feature: Feature, value: FeatureValue) -> Customer {
+        let mut copy = self.clone();
+        copy.values[feature as usize] = value;
+        copy
+    }
+}
+
+/// A path element of an error location: `["body", "customers", 3, "age"]`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Loc {
+    Key(String),
+    Index(usize),
+}
+
+impl From<&str> for Loc {
+    fn from(s: &str) -> Self {
+        Loc::Key(s.to_owned())
+    }
+}
+
+/// One validation failure, serialised exactly like a pydantic v2 error.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldError {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub loc: Vec<Loc>,
+    pub msg: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ctx: Option<Value>,
+}
+
+impl FieldError {
+    pub fn new(kind: &'static str, loc: Vec<Loc>, msg: impl Into<String>) -> Self {
+        FieldError {
+            kind,
+            loc,
+            msg: msg.into(),
+            input: None,
+            ctx: None,
+        }
+    }
+
+    fn with_input(mut self, input: &Value) -> Self {
+        self.input = Some(input.clone());
+        self
+    }
+
+    fn with_ctx(mut self, ctx: Value) -> Self {
+        self.ctx = Some(ctx);
+        self
+    }
+}
+
+pub const MAX_CUSTOMER_ID_CHARS: usize = 256;
+
+/// Parses one customer object found at `loc` (e.g. `["body"]`).
+pub fn parse_customer(value: &Value, loc: &[Loc]) -> Result<Customer, Vec<FieldError>> {
+    let Some(object) = value.as_object() else {
+        let msg = "Input should be a valid dictionary or object to extract fields from";
+        return Err(vec![
+            FieldError::new("model_attributes_type", loc.to_vec(), msg).with_input(value),
+        ]);
+    };
+    let mut errors = Vec::new();
+    let customer_id = parse_customer_id(object, loc).unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    let mut values = [FeatureValue::Number(0.0); 10];
+    for feature in Feature::ALL {
+        match parse_field(object, feature, loc) {
+            Ok(v) => values[feature as usize] = v,
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(Customer {
+            customer_id,
+            values,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+fn child(loc: &[Loc], key: &str) -> Vec<Loc> {
+    let mut path = loc.to_vec();
+    path.push(Loc::from(key));
+    path
+}
+
+fn parse_customer_id(
+    object: &Map<String, Value>,
+    loc: &[Loc],
+) -> Result<Option<String>, FieldError> {
+    match object.get("customer_id") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.chars().count() <= MAX_CUSTOMER_ID_CHARS => Ok(Some(s.clone())),
+        Some(v @ Value::String(_)) => Err(FieldError::new(
+            "string_too_long",
+            child(loc, "customer_id"),
+            format!("String should have at most {MAX_CUSTOMER_ID_CHARS} characters"),
+        )
+        .with_input(v)
+        .with_ctx(json!({ "max_length": MAX_CUSTOMER_ID_CHARS }))),
+        Some(v) => Err(FieldError::new(
+            "string_type",
+            child(loc, "customer_id"),
+            "Input should be a valid string",
+        )
+        .with_input(v)),
+    }
+}
+
+/// Looks a feature up by its API name, then by its data-set alias.
+fn parse_field(
+    object: &Map<String, Value>,
+    feature: Feature,
+    loc: &[Loc],
+) -> Result<FeatureValue, FieldError> {
+    let found = [feature.api_name(), feature.column_name()]
+        .into_iter()
+        .find_map(|key| object.get(key).map(|v| (key, v)));
+    let Some((key, value)) = found else {
+        return Err(FieldError::new(
+            "missing",
+            child(loc, feature.api_name()),
+            "Field required",
+        ));
+    };
+    parse_value(feature.kind(), value).map_err(|e| FieldError {
+        loc: child(loc, key),
+        ..e.with_input(value)
+    })
+}
+
+/// Parses one JSON value by kind; the error's `loc` is filled in by the caller.
+pub fn parse_value(kind: Kind, value: &Value) -> Result<FeatureValue, FieldError> {
+    let err = |kind, msg: String| FieldError::new(kind, Vec::new(), msg);
+    match kind {
+        Kind::Integer { min, max } => {
+            let n = value
+                .as_f64()
+                .ok_or_else(|| err("int_type", "Input should be a valid integer".into()))?;
+            if n.fract() != 0.0 {
+                let msg = "Input should be a valid integer, got a number with a fractional part";
+                return Err(err("int_from_float", msg.into()));
+            }
+            check_bounds(n, min as f64, Some(max as f64))
+        }
+        Kind::Number { min } => {
+            let n = value
+                .as_f64()
+                .ok_or_else(|| err("float_type", "Input should be a valid number".into()))?;
+            if !n.is_finite() {
+                return Err(err(
+                    "finite_number",
+                    "Input should be a finite number".into(),
+                ));
+            }
+            check_bounds(n, min, None)
+        }
+        Kind::Flag => match value {
+            Value::Bool(b) => Ok(FeatureValue::Number(f64::from(u8::from(*b)))),
+            Value::Number(n) if n.as_f64() == Some(0.0) || n.as_f64() == Some(1.0) => {
+                Ok(FeatureValue::Number(n.as_f64().unwrap_or_default()))
+            }
+            _ => Err(err(
+                "literal_error",
+                "Input should be 0, 1, false or true".into(),
+            )
+            .with_ctx(json!({ "expected": "0, 1, false or true" }))),
+        },
+        Kind::Category(allowed) => {
+            let text = value.as_str().unwrap_or_default();
+            match allowed.iter().find(|a| **a == text) {
+                Some(a) => Ok(FeatureValue::Category(a)),
+                None => {
+                    let expected = quoted_choice(allowed);
+                    Err(err("literal_error", format!("Input should be {expected}"))
+                        .with_ctx(json!({ "expected": expected })))
+                }
+            }
+        }
+    }
+}
+
+fn check_bounds(n: f64, min: f64, max: Option<f64>) -> Result<FeatureValue, FieldError> {
+    if n < min {
+        let msg = format!("Input should be greater than or equal to {min}");
+        return Err(
+            FieldError::new("greater_than_equal", Vec::new(), msg).with_ctx(json!({ "ge": min }))
+        );
+    }
+    match max {
+        Some(max) if n > max => {
+            let msg = format!("Input should be less than or equal to {max}");
+            Err(FieldError::new("less_than_equal", Vec::new(), msg).with_ctx(json!({ "le": max })))
+        }
+        _ => Ok(FeatureValue::Number(n)),
+    }
+}
+
+/// `'France', 'Spain' or 'Germany'`, as pydantic words a Literal.
+fn quoted_choice(allowed: &[&str]) -> String {
+    let quoted: Vec<String> = allowed.iter().map(|a| format!("'{a}'")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => quoted.concat(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> Value {
+        json!({
+            "credit_score": 619, "geography": "France", "gender": "Female", "age": 42,
+            "tenure": 2, "balance": 0.0, "num_of_products": 1, "has_cr_card": 1,
+            "is_active_member": 1, "estimated_salary": 101348.88
+        })
+    }
+
+    fn errors_for(body: Value) -> Vec<FieldError> {
+        parse_customer(&body, &[Loc::from("body")]).unwrap_err()
+    }
+
+    #[test]
+    fn valid_customer_parses() {
+        let c = parse_customer(&valid(), &[]).unwrap();
+        assert_eq!(c.get(Feature::Geography), FeatureValue::Category("France"));
+        assert_eq!(
+            c.get(Feature::EstimatedSalary),
+            FeatureValue::Number(101348.88)
+        );
+        assert_eq!(c.customer_id, None);
+    }
+
+    #[test]
+    fn data_set_column_names_are_aliases() {
+        let body = json!({
+            "CreditScore": 619, "Geography": "France", "Gender": "Female", "Age": 42,
+            "Tenure": 2, "Balance": 0.0, "NumOfProducts": 1, "HasCrCard": 1,
+            "IsActiveMember": 1, "EstimatedSalary": 101348.88
+        });
+        assert_eq!(
+            parse_customer(&body, &[]).unwrap(),
+            parse_customer(&valid(), &[]).unwrap()
+        );
+    }
+
+    #[test]
+    fn flags_accept_booleans() {
+        let mut body = valid();
+        body["has_cr_card"] = json!(true);
+        body["is_active_member"] = json!(false);
+        let c = parse_customer(&body, &[]).unwrap();
+        assert_eq!(c.get(Feature::HasCrCard), FeatureValue::Number(1.0));
+        assert_eq!(c.get(Feature::IsActiveMember), FeatureValue::Number(0.0));
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_at_once() {
+        let mut body = valid();
+        body["age"] = json!(17);
+        body["geography"] = json!("Italy");
+        body.as_object_mut().unwrap().remove("tenure");
+        let errors = errors_for(body);
+        let kinds: Vec<_> = errors
+            .iter()
+            .map(|e| (e.kind, e.loc.last().cloned().unwrap()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("literal_error", Loc::from("geography")),
+                ("greater_than_equal", Loc::from("age")),
+                ("missing", Loc::from("tenure")),
+            ]
+        );
+        assert_eq!(
+            errors[0].msg,
+            "Input should be 'France', 'Spain' or 'Germany'"
+        );
+        assert_eq!(errors[1].msg, "Input should be greater than or equal to 18");
+    }
+
+    #[test]
+    fn each_range_rule_rejects_just_outside_its_bounds() {
+        let cases = [
+            ("credit_score", json!(299), "greater_than_equal"),
+            ("credit_score", json!(851), "less_than_equal"),
+            ("age", json!(101), "less_than_equal"),
+            ("tenure", json!(-1), "greater_than_equal"),
+            ("tenure", json!(11), "less_than_equal"),
+            ("balance", json!(-0.01), "greater_than_equal"),
+            ("num_of_products", json!(0), "greater_than_equal"),
+            ("num_of_products", json!(5), "less_than_equal"),
+            ("has_cr_card", json!(2), "literal_error"),
+            ("is_active_member", json!("yes"), "literal_error"),
+            ("estimated_salary", json!(-1), "greater_than_equal"),
+            ("gender", json!("male"), "literal_error"),
+            ("age", json!(30.5), "int_from_float"),
+            ("age", json!("30"), "int_type"),
+            ("balance", json!("lots"), "float_type"),
+            ("customer_id", json!(12), "string_type"),
+        ];
+        for (field, value, kind) in cases {
+            let mut body = valid();
+            body[field] = value.clone();
+            let errors = errors_for(body);
+            assert_eq!(errors.len(), 1, "{field}={value}");
+            assert_eq!(errors[0].kind, kind, "{field}={value}");
+            assert_eq!(errors[0].loc, [Loc::from("body"), Loc::from(field)]);
+            assert_eq!(errors[0].input, Some(value));
+        }
+    }
+
+    #[test]
+    fn bounds_are_inclusive_and_whole_floats_are_integers() {
+        let mut body = valid();
+        body["credit_score"] = json!(300);
+        body["age"] = json!(100.0);
+        body["tenure"] = json!(10);
+        assert!(parse_customer(&body, &[]).is_ok());
+    }
+
+    #[test]
+    fn non_object_body_is_one_error() {
+        let errors = errors_for(json!([1, 2]));
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].kind, "model_attributes_type");
+    }
+
+    #[test]
+    fn customer_id_is_kept() {
+        let mut body = valid();
+        body["customer_id"] = json!("C-42");
+        assert_eq!(
+            parse_customer(&body, &[]).unwrap().customer_id.as_deref(),
+            Some("C-42")
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! Request data parsed into validated domain types ("parse, don't validate").
+
+mod batch;
+mod customer;
+mod feature;
+
+pub use batch::parse_batch;
+pub use customer::{
+    Customer, FeatureValue, FieldError, Loc, MAX_CUSTOMER_ID_CHARS, parse_customer, parse_value,
+};
+pub use feature::{Feature, GENDERS, GEOGRAPHIES, Kind};
+mod decision;
+pub use decision::{DecisionRule, Outcome, RiskLevel};

@@ -1,0 +1,185 @@
+//! One error type for every HTTP failure, one status table, one JSON shape:
+//! `{"detail": <string or list of field errors>, "request_id": "..."}`
+//! (FastAPI's `detail`, so existing clients parse it unchanged).
+
+use axum::extract::Request;
+use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::domain::{FieldError, Loc};
+use crate::model::PredictError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("missing or invalid API key")]
+    Unauthorized,
+    #[error("Not Found")]
+    NotFound,
+    #[error("Method Not Allowed")]
+    MethodNotAllowed,
+    #[error("request body exceeds the configured limit")]
+    PayloadTooLarge,
+    #[error("Content-Type must be application/json")]
+    UnsupportedMediaType,
+    #[error("server is overloaded, retry shortly")]
+    Overloaded,
+    #[error("service is unavailable")]
+    Unavailable,
+    #[error("request timed out")]
+    Timeout,
+    /// The cause is logged, never sent to the client.
+    #[error("Internal Server Error")]
+    Internal(String),
+}
+
+impl AppError {
+    /// The status table: every error's HTTP status, in one place.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Overloaded | AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn detail(&self) -> Value {
+        match self {
+            AppError::Validation(errors) => json!(errors),
+            other => json!(other.to_string()),
+        }
+    }
+
+    /// A JSON syntax error, worded like FastAPI's `json_invalid`.
+    pub fn json_invalid(message: String) -> Self {
+        let error = FieldError {
+            ctx: Some(json!({ "error": message })),
+            ..FieldError::new("json_invalid", vec![Loc::from("body")], "JSON decode error")
+        };
+        AppError::Validation(vec![error])
+    }
+}
+
+/// Marks a response as an error whose JSON body [`render_errors`] writes,
+/// so that the request id can be added in one place.
+#[derive(Clone, Debug)]
+pub struct ErrorDetail(pub Value);
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::Internal(cause) = &self {
+            tracing::error!(%cause, "request failed");
+        }
+        let mut response = self.status().into_response();
+        if matches!(self, AppError::Overloaded) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if matches!(self, AppError::Unauthorized) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response.extensions_mut().insert(ErrorDetail(self.detail()));
+        response
+    }
+}
+
+impl From<PredictError> for AppError {
+    fn from(e: PredictError) -> Self {
+        match e {
+            PredictError::Overloaded => AppError::Overloaded,
+            PredictError::Stopped => AppError::Unavailable,
+            PredictError::Failed(cause) => AppError::Internal(cause),
+        }
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType,
+            JsonRejection::JsonSyntaxError(e) => AppError::json_invalid(e.body_text()),
+            JsonRejection::JsonDataError(e) => AppError::json_invalid(e.body_text()),
+            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                AppError::PayloadTooLarge
+            }
+            other => AppError::BadRequest(other.body_text()),
+        }
+    }
+}
+
+/// Writes every error body: from an [`ErrorDetail`], or, for errors produced
+/// by layers (timeouts, body limits, 405s), from the status's reason phrase.
+pub async fn render_errors(request: Request, next: Next) -> Response {
+    let request_id = request
+        .headers()
+        .get(crate::telemetry::REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut response = next.run(request).await;
+    let status = response.status();
+    let detail = match response.extensions_mut().remove::<ErrorDetail>() {
+        Some(ErrorDetail(detail)) => detail,
+        None if status.is_client_error() || status.is_server_error() => {
+            if response.headers().contains_key(header::CONTENT_TYPE) {
+                return response;
+            }
+            json!(status.canonical_reason().unwrap_or("Error"))
+        }
+        None => return response,
+    };
+    let body = json!({ "detail": detail, "request_id": request_id });
+    let (mut parts, _) = response.into_parts();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_table_covers_the_documented_codes() {
+        let cases = [
+            (AppError::Validation(vec![]), 422),
+            (AppError::BadRequest("x".into()), 400),
+            (AppError::Unauthorized, 401),
+            (AppError::NotFound, 404),
+            (AppError::MethodNotAllowed, 405),
+            (AppError::PayloadTooLarge, 413),
+            (AppError::UnsupportedMediaType, 415),
+            (AppError::Overloaded, 503),
+            (AppError::Unavailable, 503),
+            (AppError::Timeout, 504),
+            (AppError::Internal("secret".into()), 500),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.status().as_u16(), code, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn internal_error_detail_hides_the_cause() {
+        let detail = AppError::Internal("ort: tensor shape mismatch".into()).detail();
+        assert_eq!(detail, json!("Internal Server Error"));
+    }
+}

@@ -1,0 +1,13 @@
+//! churn-serve: a bank customer churn prediction service.
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod healthcheck;
+pub mod metrics;
+pub mod model;
+pub mod routes;
+pub mod shutdown;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

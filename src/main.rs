@@ -1,0 +1,82 @@
+//! Thin entry point: parse flags, load config, then hand over to the library.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use churn_serve::config::Settings;
+use churn_serve::startup::Application;
+use churn_serve::{healthcheck, shutdown, telemetry};
+use clap::{Parser, Subcommand};
+
+/// Bank customer churn prediction service (ONNX Runtime + axum).
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Configuration file (TOML); defaults to configs/default.toml when present.
+    #[arg(long, env = "CHURN_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// ONNX Runtime shared library (libonnxruntime.so); overrides the config.
+    #[arg(long, env = "ORT_DYLIB_PATH", global = true)]
+    ort_dylib_path: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the model over HTTP (the default).
+    Serve,
+    /// Exit 0 if the local server's /health answers 200 (container HEALTHCHECK).
+    Healthcheck {
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 3)]
+        timeout: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    if let Some(path) = cli.ort_dylib_path {
+        settings.ort_dylib_path = path;
+    }
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Healthcheck { timeout } => {
+            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, settings.port));
+            match healthcheck::probe(addr, Duration::from_secs(timeout)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e),
+            }
+        }
+    }
+}
+
+fn serve(settings: Settings) -> ExitCode {
+    telemetry::init(&settings.log_level, settings.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+    };
+    runtime.block_on(async {
+        let app = match Application::build(settings).await {
+            Ok(app) => app,
+            Err(e) => return fail(&e),
+        };
+        match app.run_until(shutdown::signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&format!("server error: {e}")),
+        }
+    })
+}
+
+/// Startup failures are one line on stderr naming the cause, and exit 1.
+fn fail(cause: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("error: {cause}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,137 @@
+//! Prometheus metrics, one registry per application instance (so that test
+//! servers in one process do not share counters).
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder, exponential_buckets, linear_buckets,
+};
+
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: IntCounterVec,
+    pub http_duration: HistogramVec,
+    pub http_in_flight: IntGauge,
+    pub predictions: IntCounterVec,
+    pub probability: Histogram,
+    pub inference_duration: Histogram,
+    pub batch_rows: Histogram,
+    pub queue_wait: Histogram,
+    pub rejected: IntCounterVec,
+    pub model_info: IntGaugeVec,
+}
+
+fn histogram(name: &str, help: &str, buckets: Vec<f64>) -> Histogram {
+    Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets)).expect("valid histogram")
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let latency = exponential_buckets(0.0001, 2.0, 17).expect("valid buckets"); // 100 µs .. 6.5 s
+        let m = Metrics {
+            registry: Registry::new(),
+            http_requests: IntCounterVec::new(
+                Opts::new(
+                    "churn_http_requests_total",
+                    "HTTP requests by method, route template and status.",
+                ),
+                &["method", "route", "status"],
+            )
+            .expect("valid counter"),
+            http_duration: HistogramVec::new(
+                HistogramOpts::new(
+                    "churn_http_request_duration_seconds",
+                    "HTTP request latency by route.",
+                )
+                .buckets(latency.clone()),
+                &["method", "route"],
+            )
+            .expect("valid histogram"),
+            http_in_flight: IntGauge::new(
+                "churn_http_requests_in_flight",
+                "HTTP requests being served.",
+            )
+            .expect("valid gauge"),
+            predictions: IntCounterVec::new(
+                Opts::new(
+                    "churn_predictions_total",
+                    "Predictions by outcome and risk level.",
+                ),
+                &["outcome", "risk_level"],
+            )
+            .expect("valid counter"),
+            probability: histogram(
+                "churn_prediction_probability",
+                "Predicted churn probabilities (for drift dashboards).",
+                linear_buckets(0.05, 0.05, 20).expect("valid buckets"),
+            ),
+            inference_duration: histogram(
+                "churn_inference_duration_seconds",
+                "Duration of one ONNX Runtime call (one batch).",
+                latency.clone(),
+            ),
+            batch_rows: histogram(
+                "churn_inference_batch_rows",
+                "Rows per ONNX Runtime call.",
+                exponential_buckets(1.0, 2.0, 12).expect("valid buckets"),
+            ),
+            queue_wait: histogram(
+                "churn_inference_queue_wait_seconds",
+                "Time a request waited for an inference worker.",
+                latency,
+            ),
+            rejected: IntCounterVec::new(
+                Opts::new(
+                    "churn_requests_rejected_total",
+                    "Requests rejected before inference, by reason.",
+                ),
+                &["reason"],
+            )
+            .expect("valid counter"),
+            model_info: IntGaugeVec::new(
+                Opts::new(
+                    "churn_model_info",
+                    "The model being served (value is always 1).",
+                ),
+                &["name", "version", "sha256"],
+            )
+            .expect("valid gauge"),
+        };
+        m.register_all();
+        m
+    }
+
+    fn register_all(&self) {
+        let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
+            Box::new(self.http_requests.clone()),
+            Box::new(self.http_duration.clone()),
+            Box::new(self.http_in_flight.clone()),
+            Box::new(self.predictions.clone()),
+            Box::new(self.probability.clone()),
+            Box::new(self.inference_duration.clone()),
+            Box::new(self.batch_rows.clone()),
+            Box::new(self.queue_wait.clone()),
+            Box::new(self.rejected.clone()),
+            Box::new(self.model_info.clone()),
+            Box::new(prometheus::process_collector::ProcessCollector::for_self()),
+        ];
+        for c in collectors {
+            self.registry.register(c).expect("metric names are unique");
+        }
+        // Rejections show as 0 before the first one, so alerts and rate() work.
+        self.rejected.with_label_values(&["overloaded"]);
+    }
+
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buf)
+            .expect("text encoding cannot fail");
+        String::from_utf8(buf).expect("prometheus text is UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,53 @@
+//! The model boundary: customers in, churn probabilities out. HTTP code sees
+//! only [`Predictor`]; ONNX Runtime stays behind it.
+
+mod metadata;
+mod onnx;
+mod pool;
+pub mod runtime;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use metadata::{ModelInfo, sha256_hex};
+pub use onnx::OnnxModel;
+pub use pool::{InferencePool, PoolConfig};
+
+use crate::domain::Customer;
+
+pub type PredictFuture = Pin<Box<dyn Future<Output = Result<Vec<f64>, PredictError>> + Send>>;
+
+/// Anything that turns customers into churn probabilities, in order.
+pub trait Predictor: Send + Sync + 'static {
+    fn predict(&self, rows: Vec<Customer>) -> PredictFuture;
+}
+
+/// Why a prediction could not be made; mapped to HTTP statuses in `error`.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PredictError {
+    #[error("inference queue is full")]
+    Overloaded,
+    #[error("inference engine is not running")]
+    Stopped,
+    #[error("inference failed: {0}")]
+    Failed(String),
+}
+
+/// Why a model could not be loaded; each is one line at startup.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("{0}")]
+    RuntimeMissing(String),
+    #[error("cannot read model file {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("invalid ONNX model: {0}")]
+    Invalid(String),
+    #[error("model inputs do not match the churn features: {0}")]
+    Inputs(String),
+    #[error("model outputs not supported: {0}")]
+    Outputs(String),
+    #[error("invalid model metadata {0}")]
+    Metadata(String),
+    #[error("inference failed: {0}")]
+    Inference(String),
+}

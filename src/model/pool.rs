@@ -1,0 +1,186 @@
+//! A fixed pool of inference threads, each owning its own ONNX session, fed
+//! by one bounded queue. A free worker takes everything waiting (up to
+//! `max_batch_rows`) and runs it as one ONNX call: at low load a request runs
+//! alone at once; under load, batching makes per-row cost small.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use tokio::sync::oneshot;
+
+use super::{OnnxModel, PredictError, PredictFuture, Predictor};
+use crate::domain::Customer;
+use crate::metrics::Metrics;
+
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// Jobs (requests or chunks) that may wait; beyond it callers get `Overloaded`.
+    pub queue_capacity: usize,
+    /// Rows one ONNX call may take.
+    pub max_batch_rows: usize,
+    /// Optional wait for more work after the first job; zero = never wait.
+    pub batch_wait: Duration,
+}
+
+type Reply = oneshot::Sender<Result<Vec<f64>, PredictError>>;
+
+struct Job {
+    rows: Vec<Customer>,
+    reply: Reply,
+    queued_at: Instant,
+}
+
+pub struct InferencePool {
+    queue: Sender<Job>,
+    chunk_rows: usize,
+    workers: usize,
+}
+
+impl InferencePool {
+    /// Starts one thread per model; threads end when the pool is dropped.
+    pub fn start(models: Vec<OnnxModel>, config: PoolConfig, metrics: Arc<Metrics>) -> Self {
+        let (queue, jobs) = crossbeam_channel::bounded(config.queue_capacity);
+        let workers = models.len();
+        for (i, model) in models.into_iter().enumerate() {
+            let (jobs, config, metrics) = (jobs.clone(), config.clone(), metrics.clone());
+            std::thread::Builder::new()
+                .name(format!("inference-{i}"))
+                .spawn(move || {
+                    Worker {
+                        model,
+                        jobs,
+                        config,
+                        metrics,
+                    }
+                    .run()
+                })
+                .expect("spawning an inference thread");
+        }
+        InferencePool {
+            queue,
+            chunk_rows: config.max_batch_rows,
+            workers,
+        }
+    }
+
+    /// Large requests are split so that every worker takes a share.
+    fn chunk_size(&self, rows: usize) -> usize {
+        rows.div_ceil(self.workers.max(1)).clamp(1, self.chunk_rows)
+    }
+
+    fn enqueue(
+        &self,
+        rows: Vec<Customer>,
+    ) -> Result<oneshot::Receiver<Result<Vec<f64>, PredictError>>, PredictError> {
+        let (reply, answer) = oneshot::channel();
+        match self.queue.try_send(Job {
+            rows,
+            reply,
+            queued_at: Instant::now(),
+        }) {
+            Ok(()) => Ok(answer),
+            Err(TrySendError::Full(_)) => Err(PredictError::Overloaded),
+            Err(TrySendError::Disconnected(_)) => Err(PredictError::Stopped),
+        }
+    }
+}
+
+impl Predictor for InferencePool {
+    fn predict(&self, mut rows: Vec<Customer>) -> PredictFuture {
+        let size = self.chunk_size(rows.len());
+        let mut answers = Vec::new();
+        while !rows.is_empty() {
+            let rest = rows.split_off(size.min(rows.len()));
+            match self.enqueue(std::mem::replace(&mut rows, rest)) {
+                Ok(answer) => answers.push(answer),
+                Err(e) => return Box::pin(async move { Err(e) }),
+            }
+        }
+        Box::pin(async move {
+            let mut probabilities = Vec::new();
+            for answer in answers {
+                probabilities.extend(answer.await.map_err(|_| PredictError::Stopped)??);
+            }
+            Ok(probabilities)
+        })
+    }
+}
+
+struct Worker {
+    model: OnnxModel,
+    jobs: Receiver<Job>,
+    config: PoolConfig,
+    metrics: Arc<Metrics>,
+}
+
+impl Worker {
+    fn run(mut self) {
+        let mut carry = None;
+        while let Some(first) = carry.take().or_else(|| self.jobs.recv().ok()) {
+            let batch = self.gather(first, &mut carry);
+            self.serve(batch);
+        }
+    }
+
+    /// Takes waiting jobs until the row budget is spent; a job that does not
+    /// fit is carried to the next batch rather than put back.
+    fn gather(&self, first: Job, carry: &mut Option<Job>) -> Vec<Job> {
+        let deadline = Instant::now() + self.config.batch_wait;
+        let mut rows = first.rows.len();
+        let mut batch = vec![first];
+        while rows < self.config.max_batch_rows {
+            let next = if self.config.batch_wait.is_zero() {
+                self.jobs.try_recv().ok()
+            } else {
+                self.jobs.recv_deadline(deadline).ok()
+            };
+            let Some(job) = next else { break };
+            if rows + job.rows.len() > self.config.max_batch_rows {
+                *carry = Some(job);
+                break;
+            }
+            rows += job.rows.len();
+            batch.push(job);
+        }
+        batch
+    }
+
+    fn serve(&mut self, mut batch: Vec<Job>) {
+        // Callers that gave up (timeout, disconnect) are not worth computing.
+        batch.retain(|job| !job.reply.is_closed());
+        if batch.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        for job in &batch {
+            self.metrics
+                .queue_wait
+                .observe(now.duration_since(job.queued_at).as_secs_f64());
+        }
+        let rows: Vec<&Customer> = batch.iter().flat_map(|job| job.rows.iter()).collect();
+        self.metrics.batch_rows.observe(rows.len() as f64);
+        let started = Instant::now();
+        let result = catch_unwind(AssertUnwindSafe(|| self.model.predict(&rows)))
+            .unwrap_or_else(|_| Err(super::ModelError::Inference("inference panicked".into())));
+        self.metrics
+            .inference_duration
+            .observe(started.elapsed().as_secs_f64());
+        match result {
+            Ok(all) => {
+                let mut all = all.into_iter();
+                for job in batch {
+                    let mine: Vec<f64> = all.by_ref().take(job.rows.len()).collect();
+                    let _ = job.reply.send(Ok(mine));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, rows = rows.len(), "inference failed");
+                for job in batch {
+                    let _ = job.reply.send(Err(PredictError::Failed(e.to_string())));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Load, check and warm the model, bind, serve, shut down. `build` does every
+//! fallible step before anything is served; `port` lets tests bind port 0.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::domain::{Customer, DecisionRule, parse_customer};
+use crate::metrics::Metrics;
+use crate::model::{
+    InferencePool, ModelError, ModelInfo, OnnxModel, PoolConfig, runtime, sha256_hex,
+};
+use crate::routes::app;
+use crate::state::{AppState, Health, Limits, Security};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    settings: Settings,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let metrics = Arc::new(Metrics::new());
+        let (pool, model) = load_engine(&settings, metrics.clone())?;
+        let addr = SocketAddr::new(settings.host, settings.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Bind { addr, source })?;
+        let state = AppState {
+            predictor: Arc::new(pool),
+            model: Arc::new(model),
+            metrics,
+            health: Arc::new(Health::new()),
+            rule: DecisionRule {
+                threshold: settings.threshold,
+                medium: settings.risk_medium,
+                high: settings.risk_high,
+            },
+            limits: Limits {
+                max_body_bytes: settings.max_body_bytes,
+                max_batch_size: settings.max_batch_size,
+                request_timeout: Duration::from_millis(settings.request_timeout_ms),
+            },
+            security: Arc::new(Security {
+                cors_allowed_origins: settings.cors_allowed_origins.clone(),
+                api_keys: settings.api_keys.clone(),
+            }),
+        };
+        Ok(Application {
+            listener,
+            state,
+            settings,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or(self.settings.port)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then: /health turns 503 for
+    /// `shutdown_drain_secs` (so load balancers stop routing here), the
+    /// listener closes, and in-flight requests get `shutdown_grace_secs`.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let health = self.state.health.clone();
+        let drain = Duration::from_secs(self.settings.shutdown_drain_secs);
+        let grace = Duration::from_secs(self.settings.shutdown_grace_secs);
+        let closing = CancellationToken::new();
+        let stop_accepting = {
+            let closing = closing.clone();
+            async move {
+                shutdown.await;
+                health.start_draining();
+                tracing::info!(drain_secs = drain.as_secs(), "draining");
+                tokio::time::sleep(drain).await;
+                closing.cancel();
+            }
+        };
+        let model = &self.state.model;
+        tracing::info!(port = self.port(), model = %model.name, model_version = %model.version, sha256 = %model.sha256, "ready");
+        let server = axum::serve(self.listener, app(self.state.clone()))
+            .with_graceful_shutdown(stop_accepting);
+        tokio::select! {
+            result = server => result?,
+            () = async { closing.cancelled().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!(grace_secs = grace.as_secs(), "grace period over with requests still in flight");
+            }
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Reads the model once, opens one ONNX session per worker, checks the
+/// inputs and outputs, and warms every session with a real prediction.
+pub fn load_engine(
+    settings: &Settings,
+    metrics: Arc<Metrics>,
+) -> Result<(InferencePool, ModelInfo), ModelError> {
+    let path = &settings.model_path;
+    let bytes = std::fs::read(path).map_err(|e| ModelError::Read {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let info = ModelInfo::load(&settings.metadata_path(), path, sha256_hex(&bytes))?;
+    let env = runtime::environment(&settings.ort_dylib_path)?;
+    let sample = warm_up_customer();
+    let mut models = Vec::new();
+    for _ in 0..settings.worker_count() {
+        let mut model = OnnxModel::load(env, &bytes, settings.intra_op_threads)?;
+        let p = model.predict(&[&sample])?;
+        if !p.iter().all(|p| (0.0..=1.0).contains(p)) {
+            return Err(ModelError::Outputs(format!(
+                "warm-up prediction {p:?} is not a probability"
+            )));
+        }
+        models.push(model);
+    }
+    metrics
+        .model_info
+        .with_label_values(&[&info.name, &info.version, &info.sha256])
+        .set(1);
+    let config = PoolConfig {
+        queue_capacity: settings.queue_capacity,
+        max_batch_rows: settings.max_batch_rows,
+        batch_wait: Duration::from_micros(settings.batch_wait_us),
+    };
+    Ok((InferencePool::start(models, config, metrics), info))
+}
+
+fn warm_up_customer() -> Customer {
+    let body = json!({
+        "credit_score": 650, "geography": "France", "gender": "Female", "age": 40, "tenure": 5,
+        "balance": 0.0, "num_of_products": 1, "has_cr_card": 1, "is_active_member": 1,
+        "estimated_salary": 100000.0
+    });
+    parse_customer(&body, &[]).expect("the warm-up customer is valid")
+}

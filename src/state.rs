@@ -1,0 +1,67 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::domain::DecisionRule;
+use crate::metrics::Metrics;
+use crate::model::{ModelInfo, Predictor};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub predictor: Arc<dyn Predictor>,
+    pub model: Arc<ModelInfo>,
+    pub metrics: Arc<Metrics>,
+    pub health: Arc<Health>,
+    pub rule: DecisionRule,
+    pub limits: Limits,
+    pub security: Arc<Security>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub max_batch_size: usize,
+    pub request_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Security {
+    pub cors_allowed_origins: Vec<String>,
+    pub api_keys: Vec<String>,
+}
+
+/// Liveness facts: when the process started and whether it is draining.
+#[derive(Debug)]
+pub struct Health {
+    started: Instant,
+    draining: AtomicBool,
+}
+
+impl Health {
+    pub fn new() -> Self {
+        Health {
+            started: Instant::now(),
+            draining: AtomicBool::new(false),
+        }
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Self::new()
+    }
+}
