@@ -32,3 +32,23 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthRe
     };
     (status, Json(body))
 }
+
+#[derive(Debug, Serialize)]
+pub struct ProbeResponse {
+    pub status: &'static str,
+}
+
+/// Liveness: the process answers. Never fails while draining, so Kubernetes
+/// does not restart a pod that is shutting down cleanly.
+pub async fn live() -> Json<ProbeResponse> {
+    Json(ProbeResponse { status: "alive" })
+}
+
+/// Readiness: model loaded (always, once serving) and not draining.
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<ProbeResponse>) {
+    if state.health.is_draining() {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(ProbeResponse { status: "draining" }))
+    } else {
+        (StatusCode::OK, Json(ProbeResponse { status: "ready" }))
+    }
+}

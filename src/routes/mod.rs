@@ -28,6 +28,8 @@ pub fn app(state: AppState) -> Router {
     let limits = state.limits;
     Router::new()
         .route("/health", get(health::health))
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
         .route("/metrics", get(metrics::metrics))
         .route("/api/v1/predict", post(predict::predict))
         .route("/api/v1/predict/batch", post(predict::predict_batch))
