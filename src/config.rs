@@ -144,19 +144,13 @@ impl Settings {
     }
 
     pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
-        let settings: Settings = figment
-            .extract()
-            .map_err(|e| ConfigError::Parse(one_line(&e)))?;
+        let settings: Settings = figment.extract().map_err(|e| ConfigError::Parse(one_line(&e)))?;
         settings.validate()?;
         Ok(settings)
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let unit = |key, v: f64| {
-            check(key, (0.0..=1.0).contains(&v), || {
-                format!("{v} is not in [0, 1]")
-            })
-        };
+        let unit = |key, v: f64| check(key, (0.0..=1.0).contains(&v), || format!("{v} is not in [0, 1]"));
         unit("threshold", self.threshold)?;
         unit("risk_medium", self.risk_medium)?;
         unit("risk_high", self.risk_high)?;
@@ -173,11 +167,9 @@ impl Settings {
         positive("intra_op_threads", self.intra_op_threads as u64)?;
         positive("queue_capacity", self.queue_capacity as u64)?;
         positive("max_batch_rows", self.max_batch_rows as u64)?;
-        check(
-            "model_path",
-            !self.model_path.as_os_str().is_empty(),
-            || "must not be empty".into(),
-        )?;
+        check("model_path", !self.model_path.as_os_str().is_empty(), || {
+            "must not be empty".into()
+        })?;
         tracing_subscriber::EnvFilter::try_new(&self.log_level)
             .map(|_| ())
             .map_err(|e| ConfigError::Invalid {
@@ -207,10 +199,7 @@ fn check(key: &'static str, ok: bool, reason: impl FnOnce() -> String) -> Result
     if ok {
         Ok(())
     } else {
-        Err(ConfigError::Invalid {
-            key,
-            reason: reason(),
-        })
+        Err(ConfigError::Invalid { key, reason: reason() })
     }
 }
 
@@ -247,17 +236,14 @@ mod tests {
     use super::*;
 
     fn from_toml(toml: &str) -> Result<Settings, ConfigError> {
-        let figment =
-            Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(toml));
+        let figment = Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(toml));
         Settings::from_figment(figment)
     }
 
     #[test]
     fn shipped_config_file_equals_built_in_defaults() {
         let file = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/default.toml");
-        let from_file: Settings = Figment::from(Toml::file(file))
-            .extract()
-            .expect("default.toml parses");
+        let from_file: Settings = Figment::from(Toml::file(file)).extract().expect("default.toml parses");
         assert_eq!(from_file, Settings::default());
     }
 
@@ -316,9 +302,6 @@ mod tests {
     #[test]
     fn metadata_path_defaults_to_json_beside_model() {
         let s = Settings::default();
-        assert_eq!(
-            s.metadata_path(),
-            PathBuf::from("models/churn_pipeline.json")
-        );
+        assert_eq!(s.metadata_path(), PathBuf::from("models/churn_pipeline.json"));
     }
 }

@@ -3,7 +3,7 @@
 //! (FastAPI's `detail`, so existing clients parse it unchanged).
 
 use axum::extract::Request;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -22,6 +22,8 @@ pub enum AppError {
     Unauthorized,
     #[error("Not Found")]
     NotFound,
+    #[error("model '{0}' is not served here")]
+    ModelNotFound(String),
     #[error("Method Not Allowed")]
     MethodNotAllowed,
     #[error("request body exceeds the configured limit")]
@@ -46,7 +48,7 @@ impl AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::NotFound | AppError::ModelNotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -109,6 +111,13 @@ impl From<PredictError> for AppError {
     }
 }
 
+impl From<QueryRejection> for AppError {
+    fn from(rejection: QueryRejection) -> Self {
+        let error = FieldError::new("query_invalid", vec![Loc::from("query")], rejection.body_text());
+        AppError::Validation(vec![error])
+    }
+}
+
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
@@ -125,12 +134,14 @@ impl From<JsonRejection> for AppError {
 
 /// Writes every error body: from an [`ErrorDetail`], or, for errors produced
 /// by layers (timeouts, body limits, 405s), from the status's reason phrase.
+/// Open Inference Protocol routes (`/v2`) get that protocol's shape.
 pub async fn render_errors(request: Request, next: Next) -> Response {
     let request_id = request
         .headers()
         .get(crate::telemetry::REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let open_inference = request.uri().path().starts_with("/v2");
     let mut response = next.run(request).await;
     let status = response.status();
     let detail = match response.extensions_mut().remove::<ErrorDetail>() {
@@ -143,14 +154,38 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
         }
         None => return response,
     };
-    let body = json!({ "detail": detail, "request_id": request_id });
+    let body = if open_inference {
+        json!({ "error": one_message(&detail) })
+    } else {
+        json!({ "detail": detail, "request_id": request_id })
+    };
     let (mut parts, _) = response.into_parts();
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(body.to_string()))
+}
+
+/// A list of field errors as one line: `inputs.2.age: Input should be ...`.
+fn one_message(detail: &Value) -> String {
+    match detail {
+        Value::Array(errors) => errors
+            .iter()
+            .map(|e| {
+                let loc: Vec<String> = e["loc"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|l| l.to_string().replace('"', ""))
+                    .collect();
+                format!("{}: {}", loc.join("."), e["msg"].as_str().unwrap_or_default())
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -164,6 +199,7 @@ mod tests {
             (AppError::BadRequest("x".into()), 400),
             (AppError::Unauthorized, 401),
             (AppError::NotFound, 404),
+            (AppError::ModelNotFound("m".into()), 404),
             (AppError::MethodNotAllowed, 405),
             (AppError::PayloadTooLarge, 413),
             (AppError::UnsupportedMediaType, 415),

@@ -3,6 +3,7 @@
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod explain;
 pub mod healthcheck;
 pub mod metrics;
 pub mod model;

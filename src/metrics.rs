@@ -2,8 +2,8 @@
 //! servers in one process do not share counters).
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder, exponential_buckets, linear_buckets,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    exponential_buckets, linear_buckets,
 };
 
 pub struct Metrics {
@@ -38,24 +38,15 @@ impl Metrics {
             )
             .expect("valid counter"),
             http_duration: HistogramVec::new(
-                HistogramOpts::new(
-                    "churn_http_request_duration_seconds",
-                    "HTTP request latency by route.",
-                )
-                .buckets(latency.clone()),
+                HistogramOpts::new("churn_http_request_duration_seconds", "HTTP request latency by route.")
+                    .buckets(latency.clone()),
                 &["method", "route"],
             )
             .expect("valid histogram"),
-            http_in_flight: IntGauge::new(
-                "churn_http_requests_in_flight",
-                "HTTP requests being served.",
-            )
-            .expect("valid gauge"),
+            http_in_flight: IntGauge::new("churn_http_requests_in_flight", "HTTP requests being served.")
+                .expect("valid gauge"),
             predictions: IntCounterVec::new(
-                Opts::new(
-                    "churn_predictions_total",
-                    "Predictions by outcome and risk level.",
-                ),
+                Opts::new("churn_predictions_total", "Predictions by outcome and risk level."),
                 &["outcome", "risk_level"],
             )
             .expect("valid counter"),
@@ -88,10 +79,7 @@ impl Metrics {
             )
             .expect("valid counter"),
             model_info: IntGaugeVec::new(
-                Opts::new(
-                    "churn_model_info",
-                    "The model being served (value is always 1).",
-                ),
+                Opts::new("churn_model_info", "The model being served (value is always 1)."),
                 &["name", "version", "sha256"],
             )
             .expect("valid gauge"),

@@ -13,9 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Settings;
 use crate::domain::{Customer, DecisionRule, parse_customer};
 use crate::metrics::Metrics;
-use crate::model::{
-    InferencePool, ModelError, ModelInfo, OnnxModel, PoolConfig, runtime, sha256_hex,
-};
+use crate::model::{InferencePool, ModelError, ModelInfo, OnnxModel, PoolConfig, runtime, sha256_hex};
 use crate::routes::app;
 use crate::state::{AppState, Health, Limits, Security};
 
@@ -24,10 +22,7 @@ pub enum StartupError {
     #[error(transparent)]
     Model(#[from] ModelError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
 }
 
 pub struct Application {
@@ -85,10 +80,7 @@ impl Application {
     /// Serves until `shutdown` resolves, then: /health turns 503 for
     /// `shutdown_drain_secs` (so load balancers stop routing here), the
     /// listener closes, and in-flight requests get `shutdown_grace_secs`.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let health = self.state.health.clone();
         let drain = Duration::from_secs(self.settings.shutdown_drain_secs);
         let grace = Duration::from_secs(self.settings.shutdown_grace_secs);
@@ -105,8 +97,7 @@ impl Application {
         };
         let model = &self.state.model;
         tracing::info!(port = self.port(), model = %model.name, model_version = %model.version, sha256 = %model.sha256, "ready");
-        let server = axum::serve(self.listener, app(self.state.clone()))
-            .with_graceful_shutdown(stop_accepting);
+        let server = axum::serve(self.listener, app(self.state.clone())).with_graceful_shutdown(stop_accepting);
         tokio::select! {
             result = server => result?,
             () = async { closing.cancelled().await; tokio::time::sleep(grace).await } => {
@@ -120,16 +111,13 @@ impl Application {
 
 /// Reads the model once, opens one ONNX session per worker, checks the
 /// inputs and outputs, and warms every session with a real prediction.
-pub fn load_engine(
-    settings: &Settings,
-    metrics: Arc<Metrics>,
-) -> Result<(InferencePool, ModelInfo), ModelError> {
+pub fn load_engine(settings: &Settings, metrics: Arc<Metrics>) -> Result<(InferencePool, ModelInfo), ModelError> {
     let path = &settings.model_path;
     let bytes = std::fs::read(path).map_err(|e| ModelError::Read {
         path: path.display().to_string(),
         reason: e.to_string(),
     })?;
-    let info = ModelInfo::load(&settings.metadata_path(), path, sha256_hex(&bytes))?;
+    let mut info = ModelInfo::load(&settings.metadata_path(), path, sha256_hex(&bytes))?;
     let env = runtime::environment(&settings.ort_dylib_path)?;
     let sample = warm_up_customer();
     let mut models = Vec::new();
@@ -141,6 +129,7 @@ pub fn load_engine(
                 "warm-up prediction {p:?} is not a probability"
             )));
         }
+        info.inputs = model.inputs();
         models.push(model);
     }
     metrics

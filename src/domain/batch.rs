@@ -32,11 +32,7 @@ pub fn parse_batch(body: &Value, max: usize) -> Result<Vec<Customer>, Vec<FieldE
             Err(e) => errors.extend(e),
         }
     }
-    if errors.is_empty() {
-        Ok(customers)
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(customers) } else { Err(errors) }
 }
 
 fn length_error(loc: Vec<Loc>, len: usize, max: usize) -> FieldError {

@@ -15,6 +15,17 @@ pub enum FeatureValue {
     Category(&'static str),
 }
 
+impl FeatureValue {
+    pub fn to_json(self) -> Value {
+        match self {
+            // Whole numbers print as integers (age 42, not 42.0).
+            FeatureValue::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => json!(n as i64),
+            FeatureValue::Number(n) => json!(n),
+            FeatureValue::Category(s) => json!(s),
+        }
+    }
+}
+
 /// One customer whose every feature passed validation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Customer {
@@ -107,10 +118,7 @@ pub fn parse_customer(value: &Value, loc: &[Loc]) -> Result<Customer, Vec<FieldE
         }
     }
     if errors.is_empty() {
-        Ok(Customer {
-            customer_id,
-            values,
-        })
+        Ok(Customer { customer_id, values })
     } else {
         Err(errors)
     }
@@ -122,10 +130,7 @@ fn child(loc: &[Loc], key: &str) -> Vec<Loc> {
     path
 }
 
-fn parse_customer_id(
-    object: &Map<String, Value>,
-    loc: &[Loc],
-) -> Result<Option<String>, FieldError> {
+fn parse_customer_id(object: &Map<String, Value>, loc: &[Loc]) -> Result<Option<String>, FieldError> {
     match object.get("customer_id") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.chars().count() <= MAX_CUSTOMER_ID_CHARS => Ok(Some(s.clone())),
@@ -146,11 +151,7 @@ fn parse_customer_id(
 }
 
 /// Looks a feature up by its API name, then by its data-set alias.
-fn parse_field(
-    object: &Map<String, Value>,
-    feature: Feature,
-    loc: &[Loc],
-) -> Result<FeatureValue, FieldError> {
+fn parse_field(object: &Map<String, Value>, feature: Feature, loc: &[Loc]) -> Result<FeatureValue, FieldError> {
     let found = [feature.api_name(), feature.column_name()]
         .into_iter()
         .find_map(|key| object.get(key).map(|v| (key, v)));
@@ -186,10 +187,7 @@ pub fn parse_value(kind: Kind, value: &Value) -> Result<FeatureValue, FieldError
                 .as_f64()
                 .ok_or_else(|| err("float_type", "Input should be a valid number".into()))?;
             if !n.is_finite() {
-                return Err(err(
-                    "finite_number",
-                    "Input should be a finite number".into(),
-                ));
+                return Err(err("finite_number", "Input should be a finite number".into()));
             }
             check_bounds(n, min, None)
         }
@@ -198,11 +196,8 @@ pub fn parse_value(kind: Kind, value: &Value) -> Result<FeatureValue, FieldError
             Value::Number(n) if n.as_f64() == Some(0.0) || n.as_f64() == Some(1.0) => {
                 Ok(FeatureValue::Number(n.as_f64().unwrap_or_default()))
             }
-            _ => Err(err(
-                "literal_error",
-                "Input should be 0, 1, false or true".into(),
-            )
-            .with_ctx(json!({ "expected": "0, 1, false or true" }))),
+            _ => Err(err("literal_error", "Input should be 0, 1, false or true".into())
+                .with_ctx(json!({ "expected": "0, 1, false or true" }))),
         },
         Kind::Category(allowed) => {
             let text = value.as_str().unwrap_or_default();
@@ -221,9 +216,7 @@ pub fn parse_value(kind: Kind, value: &Value) -> Result<FeatureValue, FieldError
 fn check_bounds(n: f64, min: f64, max: Option<f64>) -> Result<FeatureValue, FieldError> {
     if n < min {
         let msg = format!("Input should be greater than or equal to {min}");
-        return Err(
-            FieldError::new("greater_than_equal", Vec::new(), msg).with_ctx(json!({ "ge": min }))
-        );
+        return Err(FieldError::new("greater_than_equal", Vec::new(), msg).with_ctx(json!({ "ge": min })));
     }
     match max {
         Some(max) if n > max => {
@@ -263,10 +256,7 @@ mod tests {
     fn valid_customer_parses() {
         let c = parse_customer(&valid(), &[]).unwrap();
         assert_eq!(c.get(Feature::Geography), FeatureValue::Category("France"));
-        assert_eq!(
-            c.get(Feature::EstimatedSalary),
-            FeatureValue::Number(101348.88)
-        );
+        assert_eq!(c.get(Feature::EstimatedSalary), FeatureValue::Number(101348.88));
         assert_eq!(c.customer_id, None);
     }
 
@@ -312,10 +302,7 @@ mod tests {
                 ("missing", Loc::from("tenure")),
             ]
         );
-        assert_eq!(
-            errors[0].msg,
-            "Input should be 'France', 'Spain' or 'Germany'"
-        );
+        assert_eq!(errors[0].msg, "Input should be 'France', 'Spain' or 'Germany'");
         assert_eq!(errors[1].msg, "Input should be greater than or equal to 18");
     }
 
@@ -370,9 +357,6 @@ mod tests {
     fn customer_id_is_kept() {
         let mut body = valid();
         body["customer_id"] = json!("C-42");
-        assert_eq!(
-            parse_customer(&body, &[]).unwrap().customer_id.as_deref(),
-            Some("C-42")
-        );
+        assert_eq!(parse_customer(&body, &[]).unwrap().customer_id.as_deref(), Some("C-42"));
     }
 }

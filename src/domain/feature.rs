@@ -101,9 +101,7 @@ impl Feature {
     /// so `CreditScore`, `credit_score` and `creditscore` all match.
     pub fn from_model_name(name: &str) -> Option<Feature> {
         let key = normalise(name);
-        Feature::ALL
-            .into_iter()
-            .find(|f| normalise(f.column_name()) == key)
+        Feature::ALL.into_iter().find(|f| normalise(f.column_name()) == key)
     }
 }
 
@@ -123,10 +121,7 @@ mod tests {
         for f in Feature::ALL {
             assert_eq!(Feature::from_model_name(f.api_name()), Some(f));
             assert_eq!(Feature::from_model_name(f.column_name()), Some(f));
-            assert_eq!(
-                Feature::from_model_name(&f.api_name().to_uppercase()),
-                Some(f)
-            );
+            assert_eq!(Feature::from_model_name(&f.api_name().to_uppercase()), Some(f));
         }
         assert_eq!(Feature::from_model_name("surname"), None);
     }

@@ -5,9 +5,7 @@ mod customer;
 mod feature;
 
 pub use batch::parse_batch;
-pub use customer::{
-    Customer, FeatureValue, FieldError, Loc, MAX_CUSTOMER_ID_CHARS, parse_customer, parse_value,
-};
+pub use customer::{Customer, FeatureValue, FieldError, Loc, MAX_CUSTOMER_ID_CHARS, parse_customer, parse_value};
 pub use feature::{Feature, GENDERS, GEOGRAPHIES, Kind};
 mod decision;
 pub use decision::{DecisionRule, Outcome, RiskLevel};

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::ModelError;
+use super::{InputSpec, ModelError};
 use crate::domain::{Feature, FeatureValue, Kind, parse_value};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -30,17 +30,15 @@ pub struct ModelInfo {
     pub metadata: Option<Value>,
     /// Per-feature training baseline (median / mode), for explanations.
     pub baseline: Option<Vec<FeatureValue>>,
+    /// The ONNX graph's inputs, filled in once a session has loaded.
+    pub inputs: Vec<InputSpec>,
 }
 
 impl ModelInfo {
     /// Reads the metadata file if it exists; a model without one still serves,
     /// named after its file. A metadata file that exists must be valid and
     /// must describe these exact bytes.
-    pub fn load(
-        metadata_path: &Path,
-        model_path: &Path,
-        sha256: String,
-    ) -> Result<Self, ModelError> {
+    pub fn load(metadata_path: &Path, model_path: &Path, sha256: String) -> Result<Self, ModelError> {
         if !metadata_path.exists() {
             tracing::warn!(path = %metadata_path.display(), "no model metadata file; version unknown, explanations off");
             let name = model_path
@@ -52,14 +50,13 @@ impl ModelInfo {
                 sha256,
                 metadata: None,
                 baseline: None,
+                inputs: Vec::new(),
             });
         }
-        let bad =
-            |reason: String| ModelError::Metadata(format!("{}: {reason}", metadata_path.display()));
+        let bad = |reason: String| ModelError::Metadata(format!("{}: {reason}", metadata_path.display()));
         let text = std::fs::read_to_string(metadata_path).map_err(|e| bad(e.to_string()))?;
         let raw: Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-        let file: MetadataFile =
-            serde_json::from_value(raw.clone()).map_err(|e| bad(e.to_string()))?;
+        let file: MetadataFile = serde_json::from_value(raw.clone()).map_err(|e| bad(e.to_string()))?;
         if let Some(expected) = file.sha256.as_deref().filter(|s| *s != sha256) {
             return Err(bad(format!(
                 "sha256 {expected} does not match the model file ({sha256})"
@@ -72,6 +69,7 @@ impl ModelInfo {
             sha256,
             metadata: Some(raw),
             baseline,
+            inputs: Vec::new(),
         })
     }
 }
@@ -90,8 +88,9 @@ fn parse_baseline(map: &HashMap<String, Value>) -> Result<Option<Vec<FeatureValu
             // A median may fall between integers (651.5): numbers are taken as
             // they are, categories must still be valid.
             match (f.kind(), value.as_f64()) {
-                (Kind::Category(_), _) | (_, None) => parse_value(f.kind(), value)
-                    .map_err(|e| format!("baseline {}: {}", f.column_name(), e.msg)),
+                (Kind::Category(_), _) | (_, None) => {
+                    parse_value(f.kind(), value).map_err(|e| format!("baseline {}: {}", f.column_name(), e.msg))
+                }
                 (_, Some(n)) => Ok(FeatureValue::Number(n)),
             }
         })
@@ -101,8 +100,5 @@ fn parse_baseline(map: &HashMap<String, Value>) -> Result<Option<Vec<FeatureValu
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -20,6 +20,22 @@ pub type PredictFuture = Pin<Box<dyn Future<Output = Result<Vec<f64>, PredictErr
 /// Anything that turns customers into churn probabilities, in order.
 pub trait Predictor: Send + Sync + 'static {
     fn predict(&self, rows: Vec<Customer>) -> PredictFuture;
+
+    /// Like `predict`, but rows come in groups of `group` that must be scored
+    /// in the same model call (a customer and its occluded copies).
+    fn predict_grouped(&self, rows: Vec<Customer>, group: usize) -> PredictFuture {
+        let _ = group;
+        self.predict(rows)
+    }
+}
+
+/// One model input as the ONNX graph declares it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputSpec {
+    pub name: String,
+    pub feature: crate::domain::Feature,
+    /// `string`, `float32`, `float64` or `int64`.
+    pub dtype: &'static str,
 }
 
 /// Why a prediction could not be made; mapped to HTTP statuses in `error`.

@@ -7,7 +7,7 @@ use ort::environment::Environment;
 use ort::session::{Session, SessionInputValue, SessionOutputs};
 use ort::value::{DynMapValueType, Tensor, TensorElementType, ValueType};
 
-use super::ModelError;
+use super::{InputSpec, ModelError};
 use crate::domain::{Customer, Feature, FeatureValue};
 
 /// The element type the model declares for an input; tensors are built in it.
@@ -59,6 +59,24 @@ impl OnnxModel {
             inputs,
             output,
         })
+    }
+
+    /// The model's inputs in declaration order, for metadata endpoints.
+    pub fn inputs(&self) -> Vec<InputSpec> {
+        let dtype = |ty| match ty {
+            InputType::String => "string",
+            InputType::F32 => "float32",
+            InputType::F64 => "float64",
+            InputType::I64 => "int64",
+        };
+        self.inputs
+            .iter()
+            .map(|i| InputSpec {
+                name: i.name.clone(),
+                feature: i.feature,
+                dtype: dtype(i.ty),
+            })
+            .collect()
     }
 
     /// Churn probabilities (positive class) for `rows`, in order.
@@ -129,9 +147,7 @@ fn input_type(name: &str, feature: Feature, dtype: &ValueType) -> Result<InputTy
         Some(TensorElementType::Float64) => InputType::F64,
         Some(TensorElementType::Int64) => InputType::I64,
         _ => {
-            let msg = format!(
-                "input `{name}` has unsupported type {dtype} (supported: string, float, double, int64)"
-            );
+            let msg = format!("input `{name}` has unsupported type {dtype} (supported: string, float, double, int64)");
             return Err(ModelError::Inputs(msg));
         }
     };
@@ -162,11 +178,9 @@ fn find_output(session: &Session) -> Result<Output, ModelError> {
                 name: o.name().to_owned(),
                 ty: *ty,
             }),
-            ValueType::Sequence(inner) if matches!(**inner, ValueType::Map { .. }) => {
-                Some(Output::ZipMap {
-                    name: o.name().to_owned(),
-                })
-            }
+            ValueType::Sequence(inner) if matches!(**inner, ValueType::Map { .. }) => Some(Output::ZipMap {
+                name: o.name().to_owned(),
+            }),
             _ => None,
         })
         .collect();
@@ -179,9 +193,7 @@ fn find_output(session: &Session) -> Result<Output, ModelError> {
         .find(|o| preferred.contains(&name_of(o).as_str()))
         .or(candidates.last())
         .cloned()
-        .ok_or_else(|| {
-            ModelError::Outputs("no probability output ([N,2] tensor or ZipMap sequence)".into())
-        })
+        .ok_or_else(|| ModelError::Outputs("no probability output ([N,2] tensor or ZipMap sequence)".into()))
 }
 
 fn build_tensor(input: &Input, rows: &[&Customer]) -> ort::Result<SessionInputValue<'static>> {
@@ -201,19 +213,13 @@ fn build_tensor(input: &Input, rows: &[&Customer]) -> ort::Result<SessionInputVa
                 .collect();
             Tensor::from_string_array((shape, texts.as_slice()))?.into()
         }
-        InputType::F32 => Tensor::from_array((
-            shape,
-            rows.iter().map(|c| number(c) as f32).collect::<Vec<_>>(),
-        ))?
-        .into(),
-        InputType::F64 => {
-            Tensor::from_array((shape, rows.iter().map(number).collect::<Vec<_>>()))?.into()
+        InputType::F32 => {
+            Tensor::from_array((shape, rows.iter().map(|c| number(c) as f32).collect::<Vec<_>>()))?.into()
         }
-        InputType::I64 => Tensor::from_array((
-            shape,
-            rows.iter().map(|c| number(c) as i64).collect::<Vec<_>>(),
-        ))?
-        .into(),
+        InputType::F64 => Tensor::from_array((shape, rows.iter().map(number).collect::<Vec<_>>()))?.into(),
+        InputType::I64 => {
+            Tensor::from_array((shape, rows.iter().map(|c| number(c) as i64).collect::<Vec<_>>()))?.into()
+        }
     })
 }
 

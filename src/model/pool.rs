@@ -65,15 +65,14 @@ impl InferencePool {
         }
     }
 
-    /// Large requests are split so that every worker takes a share.
-    fn chunk_size(&self, rows: usize) -> usize {
-        rows.div_ceil(self.workers.max(1)).clamp(1, self.chunk_rows)
+    /// Large requests are split so that every worker takes a share; chunks
+    /// hold whole groups.
+    fn chunk_size(&self, rows: usize, group: usize) -> usize {
+        let share = rows.div_ceil(self.workers.max(1)).clamp(1, self.chunk_rows);
+        share.div_ceil(group) * group
     }
 
-    fn enqueue(
-        &self,
-        rows: Vec<Customer>,
-    ) -> Result<oneshot::Receiver<Result<Vec<f64>, PredictError>>, PredictError> {
+    fn enqueue(&self, rows: Vec<Customer>) -> Result<oneshot::Receiver<Result<Vec<f64>, PredictError>>, PredictError> {
         let (reply, answer) = oneshot::channel();
         match self.queue.try_send(Job {
             rows,
@@ -88,8 +87,12 @@ impl InferencePool {
 }
 
 impl Predictor for InferencePool {
-    fn predict(&self, mut rows: Vec<Customer>) -> PredictFuture {
-        let size = self.chunk_size(rows.len());
+    fn predict(&self, rows: Vec<Customer>) -> PredictFuture {
+        self.predict_grouped(rows, 1)
+    }
+
+    fn predict_grouped(&self, mut rows: Vec<Customer>, group: usize) -> PredictFuture {
+        let size = self.chunk_size(rows.len(), group.max(1));
         let mut answers = Vec::new();
         while !rows.is_empty() {
             let rest = rows.split_off(size.min(rows.len()));
@@ -164,9 +167,7 @@ impl Worker {
         let started = Instant::now();
         let result = catch_unwind(AssertUnwindSafe(|| self.model.predict(&rows)))
             .unwrap_or_else(|_| Err(super::ModelError::Inference("inference panicked".into())));
-        self.metrics
-            .inference_duration
-            .observe(started.elapsed().as_secs_f64());
+        self.metrics.inference_duration.observe(started.elapsed().as_secs_f64());
         match result {
             Ok(all) => {
                 let mut all = all.into_iter();

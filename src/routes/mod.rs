@@ -1,18 +1,24 @@
 //! The router: `app(state)` builds it without I/O, so tests can drive it
 //! in-process with `tower::ServiceExt::oneshot`.
 
+mod auth;
+pub mod docs;
 mod extract;
 mod fallback;
 mod health;
 mod metrics;
+mod model;
 mod predict;
+mod schema;
+mod v2;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware;
 use axum::routing::{get, post};
 use tower::ServiceBuilder;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -27,12 +33,8 @@ use crate::telemetry;
 pub fn app(state: AppState) -> Router {
     let limits = state.limits;
     Router::new()
-        .route("/health", get(health::health))
-        .route("/health/live", get(health::live))
-        .route("/health/ready", get(health::ready))
-        .route("/metrics", get(metrics::metrics))
-        .route("/api/v1/predict", post(predict::predict))
-        .route("/api/v1/predict/batch", post(predict::predict_batch))
+        .merge(protected_routes(state.clone()))
+        .merge(open_routes())
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed)
         // Router::layer wraps each route, so these see the matched route template.
@@ -46,6 +48,7 @@ pub fn app(state: AppState) -> Router {
                         .on_request(())
                         .on_response(telemetry::log_response),
                 )
+                .layer(cors(&state.security.cors_allowed_origins))
                 .layer(middleware::from_fn(render_errors))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::GATEWAY_TIMEOUT,
@@ -54,9 +57,52 @@ pub fn app(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(limits.max_body_bytes)),
         )
         // Outermost, so that timeouts and limit rejections are counted too.
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
+}
+
+/// Prediction, model and inference routes: behind API keys when configured.
+fn protected_routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/predict", post(predict::predict))
+        .route("/api/v1/predict/batch", post(predict::predict_batch))
+        .route("/api/v1/model", get(model::model))
+        .route("/v2/models/{name}", get(v2::model_metadata))
+        .route("/v2/models/{name}/ready", get(v2::model_ready))
+        .route("/v2/models/{name}/infer", post(v2::infer))
+        .route_layer(middleware::from_fn_with_state(state, auth::require_api_key))
+}
+
+/// Probes, metrics and docs stay open for the platform.
+fn open_routes() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
+        .route("/metrics", get(metrics::metrics))
+        .route("/v2", get(v2::server_metadata))
+        .route("/v2/health/live", get(v2::live))
+        .route("/v2/health/ready", get(v2::ready))
+        .merge(docs::swagger_ui())
+}
+
+/// CORS is off unless origins are configured (validated at startup).
+fn cors(origins: &[String]) -> CorsLayer {
+    if origins.is_empty() {
+        return CorsLayer::new();
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            HeaderName::from_static(auth::API_KEY_HEADER),
+        ])
+        .expose_headers([HeaderName::from_static(telemetry::REQUEST_ID_HEADER)])
 }

@@ -2,53 +2,102 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiQuery};
+use super::schema::{BatchRequest, CustomerRequest, ErrorBody};
 use crate::domain::{Customer, Loc, Outcome, RiskLevel, parse_batch, parse_customer};
 use crate::error::AppError;
+use crate::explain::{Contribution, ROWS_PER_CUSTOMER, contributions, occlusion_rows};
+use crate::model::PredictError;
 use crate::state::AppState;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PredictionResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<String>,
     /// The model's probability of churn, unrounded.
+    #[schema(example = 0.1842)]
     pub churn_probability: f64,
     pub prediction: Outcome,
     /// 1 for churn, 0 otherwise (the FastAPI service's field).
+    #[schema(example = 0)]
     pub churn_prediction: u8,
     pub risk_level: RiskLevel,
+    #[schema(example = "1.0.0")]
     pub model_version: String,
+    /// With `?explain=true`: effect of each feature vs its training baseline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feature_contributions: Option<Vec<Contribution>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct BatchResponse {
+    /// In request order.
     pub predictions: Vec<PredictionResponse>,
     pub model_version: String,
     pub count: usize,
 }
 
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct PredictParams {
+    /// Add `feature_contributions` (occlusion against the training baseline).
+    #[serde(default)]
+    explain: bool,
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/predict", tag = "prediction",
+    params(PredictParams),
+    request_body = CustomerRequest,
+    responses(
+        (status = 200, description = "Churn prediction", body = PredictionResponse),
+        (status = 400, description = "Explanations unavailable for this model", body = ErrorBody),
+        (status = 401, description = "Missing or invalid API key (when keys are configured)", body = ErrorBody),
+        (status = 413, description = "Body over the configured limit", body = ErrorBody),
+        (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
+        (status = 422, description = "Invalid customer: every bad field is listed", body = ErrorBody),
+        (status = 503, description = "Overloaded (see Retry-After) or shutting down", body = ErrorBody),
+    ),
+    security((), ("bearer" = []), ("api_key" = []))
+)]
 pub async fn predict(
     State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<PredictParams>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<PredictionResponse>, AppError> {
     let customer = parse_customer(&body, &[Loc::from("body")]).map_err(AppError::Validation)?;
-    let mut answers = score(&state, vec![customer]).await?;
+    let mut answers = score(&state, vec![customer], params.explain).await?;
     answers
         .pop()
         .map(Json)
         .ok_or_else(|| AppError::Internal("model returned no prediction".into()))
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/predict/batch", tag = "prediction",
+    params(PredictParams),
+    request_body = BatchRequest,
+    responses(
+        (status = 200, description = "One prediction per customer, in request order", body = BatchResponse),
+        (status = 400, description = "Explanations unavailable for this model", body = ErrorBody),
+        (status = 401, description = "Missing or invalid API key (when keys are configured)", body = ErrorBody),
+        (status = 413, description = "Body over the configured limit", body = ErrorBody),
+        (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
+        (status = 422, description = "Invalid batch: errors name the index, e.g. [\"body\",\"customers\",3,\"age\"]", body = ErrorBody),
+        (status = 503, description = "Overloaded (see Retry-After) or shutting down", body = ErrorBody),
+    ),
+    security((), ("bearer" = []), ("api_key" = []))
+)]
 pub async fn predict_batch(
     State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<PredictParams>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<BatchResponse>, AppError> {
-    let customers =
-        parse_batch(&body, state.limits.max_batch_size).map_err(AppError::Validation)?;
-    let predictions = score(&state, customers).await?;
+    let customers = parse_batch(&body, state.limits.max_batch_size).map_err(AppError::Validation)?;
+    let predictions = score(&state, customers, params.explain).await?;
     Ok(Json(BatchResponse {
         count: predictions.len(),
         model_version: state.model.version.clone(),
@@ -56,29 +105,52 @@ pub async fn predict_batch(
     }))
 }
 
-/// Runs the model and applies the decision rule, recording outcome metrics.
-async fn score(
+/// Runs the model (with occluded copies when explaining) and applies the
+/// decision rule.
+pub async fn score(
     state: &AppState,
     customers: Vec<Customer>,
+    explain: bool,
 ) -> Result<Vec<PredictionResponse>, AppError> {
-    let ids: Vec<Option<String>> = customers.iter().map(|c| c.customer_id.clone()).collect();
-    let probabilities = state.predictor.predict(customers).await.inspect_err(|e| {
-        if matches!(e, crate::model::PredictError::Overloaded) {
-            state
-                .metrics
-                .rejected
-                .with_label_values(&["overloaded"])
-                .inc();
-        }
+    if !explain {
+        let ids: Vec<Option<String>> = customers.iter().map(|c| c.customer_id.clone()).collect();
+        let probabilities = run(state, customers, 1).await?;
+        return Ok(ids
+            .into_iter()
+            .zip(probabilities)
+            .map(|(id, p)| decide(state, id, p, None))
+            .collect());
+    }
+    let baseline = state.model.baseline.clone().ok_or_else(|| {
+        AppError::BadRequest("explanations need a training baseline; this model's metadata has none".into())
     })?;
-    Ok(ids
+    let rows = occlusion_rows(customers.clone(), &baseline);
+    let probabilities = run(state, rows, ROWS_PER_CUSTOMER).await?;
+    Ok(customers
         .into_iter()
-        .zip(probabilities)
-        .map(|(id, p)| decide(state, id, p))
+        .zip(probabilities.chunks_exact(ROWS_PER_CUSTOMER))
+        .map(|(c, probs)| {
+            let explained = contributions(&c, &baseline, probs);
+            decide(state, c.customer_id, probs[0], Some(explained))
+        })
         .collect())
 }
 
-fn decide(state: &AppState, customer_id: Option<String>, probability: f64) -> PredictionResponse {
+/// Probabilities for `rows`, scored in groups of `group` rows per model call.
+pub async fn run(state: &AppState, rows: Vec<Customer>, group: usize) -> Result<Vec<f64>, AppError> {
+    let result = state.predictor.predict_grouped(rows, group).await;
+    if let Err(PredictError::Overloaded) = result {
+        state.metrics.rejected.with_label_values(&["overloaded"]).inc();
+    }
+    Ok(result?)
+}
+
+fn decide(
+    state: &AppState,
+    customer_id: Option<String>,
+    probability: f64,
+    feature_contributions: Option<Vec<Contribution>>,
+) -> PredictionResponse {
     let prediction = state.rule.outcome(probability);
     let risk_level = state.rule.risk(probability);
     let m = &state.metrics;
@@ -93,5 +165,6 @@ fn decide(state: &AppState, customer_id: Option<String>, probability: f64) -> Pr
         churn_prediction: u8::from(prediction == Outcome::Churn),
         risk_level,
         model_version: state.model.version.clone(),
+        feature_contributions,
     }
 }

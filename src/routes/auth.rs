@@ -1,0 +1,69 @@
+//! Optional API keys: when `api_keys` is set, protected routes need
+//! `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+pub async fn require_api_key(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, AppError> {
+    let keys = &state.security.api_keys;
+    if keys.is_empty() || presented_key(request.headers()).is_some_and(|k| matches_any(keys, k)) {
+        Ok(next.run(request).await)
+    } else {
+        Err(AppError::Unauthorized)
+    }
+}
+
+fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    bearer
+        .or_else(|| headers.get(API_KEY_HEADER).and_then(|v| v.to_str().ok()))
+        .map(str::trim)
+}
+
+/// Compares digests in constant time and checks every key, so neither the
+/// key's length nor which key nearly matched leaks through timing.
+fn matches_any(keys: &[String], presented: &str) -> bool {
+    let presented = Sha256::digest(presented.as_bytes());
+    keys.iter().fold(0u8, |hit, key| {
+        hit | Sha256::digest(key.as_bytes()).ct_eq(&presented).unwrap_u8()
+    }) == 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_match_exactly() {
+        let keys = vec!["alpha".to_owned(), "beta".to_owned()];
+        assert!(matches_any(&keys, "beta"));
+        assert!(!matches_any(&keys, "bet"));
+        assert!(!matches_any(&keys, "beta "));
+        assert!(!matches_any(&[], "beta"));
+    }
+
+    #[test]
+    fn bearer_wins_over_header_and_both_are_read() {
+        let mut headers = HeaderMap::new();
+        headers.insert(API_KEY_HEADER, "from-header".parse().unwrap());
+        assert_eq!(presented_key(&headers), Some("from-header"));
+        headers.insert(header::AUTHORIZATION, "Bearer from-bearer".parse().unwrap());
+        assert_eq!(presented_key(&headers), Some("from-bearer"));
+    }
+}

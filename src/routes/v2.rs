@@ -1,0 +1,349 @@
+//! Open Inference Protocol (KServe / Triton "V2") REST endpoints, so that
+//! existing inference clients and gateways work. Same validation and limits
+//! as the native API; errors are `{"error": "..."}` (see `error`).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use super::extract::ApiJson;
+use super::predict::run;
+use super::schema::V2ErrorBody;
+use crate::domain::{Customer, Feature, FieldError, Loc, parse_customer};
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub const OUTPUT_NAME: &str = "probabilities";
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServerMetadata {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub extensions: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TensorMetadata {
+    pub name: String,
+    pub datatype: &'static str,
+    pub shape: Vec<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModelMetadata {
+    pub name: String,
+    pub versions: Vec<String>,
+    pub platform: &'static str,
+    pub inputs: Vec<TensorMetadata>,
+    pub outputs: Vec<TensorMetadata>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    pub ready: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Liveness {
+    pub live: bool,
+}
+
+/// One named input tensor; `data` may be flat or nested (row-major).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct InferInput {
+    pub name: String,
+    pub shape: Vec<i64>,
+    /// `BYTES` for categorical features; `FP32`, `FP64`, `INT64` (or other
+    /// integer types, `BOOL` for flags) for numeric ones.
+    pub datatype: String,
+    #[schema(value_type = Vec<Object>)]
+    pub data: Value,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RequestedOutput {
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "req-1", "inputs": [
+    {"name": "CreditScore", "shape": [1, 1], "datatype": "INT64", "data": [619]},
+    {"name": "Geography", "shape": [1, 1], "datatype": "BYTES", "data": ["France"]},
+    {"name": "Gender", "shape": [1, 1], "datatype": "BYTES", "data": ["Female"]},
+    {"name": "Age", "shape": [1, 1], "datatype": "INT64", "data": [42]},
+    {"name": "Tenure", "shape": [1, 1], "datatype": "INT64", "data": [2]},
+    {"name": "Balance", "shape": [1, 1], "datatype": "FP64", "data": [0.0]},
+    {"name": "NumOfProducts", "shape": [1, 1], "datatype": "INT64", "data": [1]},
+    {"name": "HasCrCard", "shape": [1, 1], "datatype": "INT64", "data": [1]},
+    {"name": "IsActiveMember", "shape": [1, 1], "datatype": "INT64", "data": [1]},
+    {"name": "EstimatedSalary", "shape": [1, 1], "datatype": "FP64", "data": [101348.88]}
+]}))]
+pub struct InferRequest {
+    pub id: Option<String>,
+    pub inputs: Vec<InferInput>,
+    pub outputs: Option<Vec<RequestedOutput>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InferOutput {
+    pub name: &'static str,
+    pub shape: Vec<usize>,
+    pub datatype: &'static str,
+    /// Row-major `[p(no churn), p(churn)]` per row.
+    pub data: Vec<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InferResponse {
+    pub model_name: String,
+    pub model_version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub outputs: Vec<InferOutput>,
+}
+
+#[utoipa::path(get, path = "/v2", tag = "open-inference-protocol",
+    responses((status = 200, description = "Server metadata", body = ServerMetadata)))]
+pub async fn server_metadata() -> Json<ServerMetadata> {
+    Json(ServerMetadata {
+        name: "churn-serve",
+        version: env!("CARGO_PKG_VERSION"),
+        extensions: Vec::new(),
+    })
+}
+
+#[utoipa::path(get, path = "/v2/health/live", tag = "open-inference-protocol",
+    responses((status = 200, description = "The server is live", body = Liveness)))]
+pub async fn live() -> Json<Liveness> {
+    Json(Liveness { live: true })
+}
+
+/// The protocol signals "false" with a 4xx status.
+fn readiness(state: &AppState) -> (StatusCode, Json<Readiness>) {
+    let ready = !state.health.is_draining();
+    let status = if ready { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    (status, Json(Readiness { ready }))
+}
+
+#[utoipa::path(get, path = "/v2/health/ready", tag = "open-inference-protocol",
+    responses((status = 200, description = "Ready for inference", body = Readiness),
+              (status = 400, description = "Not ready (shutting down)", body = Readiness)))]
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
+    readiness(&state)
+}
+
+#[utoipa::path(get, path = "/v2/models/{name}", tag = "open-inference-protocol",
+    params(("name" = String, Path, description = "Model name, e.g. churn_pipeline")),
+    responses((status = 200, description = "Model metadata", body = ModelMetadata),
+              (status = 401, description = "Missing or invalid API key", body = V2ErrorBody),
+              (status = 404, description = "No such model", body = V2ErrorBody)),
+    security((), ("bearer" = []), ("api_key" = [])))]
+pub async fn model_metadata(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<ModelMetadata>, AppError> {
+    check_name(&state, &name)?;
+    let inputs = state
+        .model
+        .inputs
+        .iter()
+        .map(|i| TensorMetadata {
+            name: i.name.clone(),
+            datatype: v2_datatype(i.dtype),
+            shape: vec![-1, 1],
+        })
+        .collect();
+    Ok(Json(ModelMetadata {
+        name: state.model.name.clone(),
+        versions: vec![state.model.version.clone()],
+        platform: "onnxruntime_onnx",
+        inputs,
+        outputs: vec![TensorMetadata {
+            name: OUTPUT_NAME.into(),
+            datatype: "FP64",
+            shape: vec![-1, 2],
+        }],
+    }))
+}
+
+#[utoipa::path(get, path = "/v2/models/{name}/ready", tag = "open-inference-protocol",
+    params(("name" = String, Path, description = "Model name")),
+    responses((status = 200, description = "Model ready", body = Readiness),
+              (status = 400, description = "Not ready (shutting down)", body = Readiness),
+              (status = 401, description = "Missing or invalid API key", body = V2ErrorBody),
+              (status = 404, description = "No such model", body = V2ErrorBody)),
+    security((), ("bearer" = []), ("api_key" = [])))]
+pub async fn model_ready(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<(StatusCode, Json<Readiness>), AppError> {
+    check_name(&state, &name)?;
+    Ok(readiness(&state))
+}
+
+#[utoipa::path(post, path = "/v2/models/{name}/infer", tag = "open-inference-protocol",
+    params(("name" = String, Path, description = "Model name")),
+    request_body = InferRequest,
+    responses((status = 200, description = "Churn probabilities", body = InferResponse),
+              (status = 400, description = "Malformed tensors", body = V2ErrorBody),
+              (status = 401, description = "Missing or invalid API key", body = V2ErrorBody),
+              (status = 404, description = "No such model", body = V2ErrorBody),
+              (status = 413, description = "Body over the configured limit", body = V2ErrorBody),
+              (status = 415, description = "Content-Type is not application/json", body = V2ErrorBody),
+              (status = 422, description = "Invalid feature values", body = V2ErrorBody),
+              (status = 503, description = "Overloaded or shutting down", body = V2ErrorBody)),
+    security((), ("bearer" = []), ("api_key" = [])))]
+pub async fn infer(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    ApiJson(request): ApiJson<InferRequest>,
+) -> Result<Json<InferResponse>, AppError> {
+    check_name(&state, &name)?;
+    if let Some(unknown) = request.outputs.iter().flatten().find(|o| o.name != OUTPUT_NAME) {
+        return Err(AppError::BadRequest(format!(
+            "unknown output '{}' (this model has '{OUTPUT_NAME}')",
+            unknown.name
+        )));
+    }
+    let customers = customers_from_tensors(&request.inputs, state.limits.max_batch_size)?;
+    let rows = customers.len();
+    let probabilities = run(&state, customers, 1).await?;
+    Ok(Json(InferResponse {
+        model_name: state.model.name.clone(),
+        model_version: state.model.version.clone(),
+        id: request.id,
+        outputs: vec![InferOutput {
+            name: OUTPUT_NAME,
+            shape: vec![rows, 2],
+            datatype: "FP64",
+            data: probabilities.iter().flat_map(|p| [1.0 - p, *p]).collect(),
+        }],
+    }))
+}
+
+fn check_name(state: &AppState, name: &str) -> Result<(), AppError> {
+    if name == state.model.name {
+        Ok(())
+    } else {
+        Err(AppError::ModelNotFound(name.to_owned()))
+    }
+}
+
+fn v2_datatype(dtype: &str) -> &'static str {
+    match dtype {
+        "string" => "BYTES",
+        "float32" => "FP32",
+        "int64" => "INT64",
+        _ => "FP64",
+    }
+}
+
+/// Turns one tensor per feature into customers, then validates each row
+/// with the native API's rules.
+fn customers_from_tensors(inputs: &[InferInput], max_rows: usize) -> Result<Vec<Customer>, AppError> {
+    let mut columns: Vec<Option<Vec<Value>>> = vec![None; Feature::ALL.len()];
+    for input in inputs {
+        let feature = Feature::from_model_name(&input.name)
+            .ok_or_else(|| AppError::BadRequest(format!("unknown input '{}'", input.name)))?;
+        if columns[feature as usize].is_some() {
+            return Err(AppError::BadRequest(format!(
+                "input for {} given twice",
+                feature.api_name()
+            )));
+        }
+        columns[feature as usize] = Some(tensor_values(input, feature)?);
+    }
+    let mut rows: Option<usize> = None;
+    for (feature, column) in Feature::ALL.iter().zip(&columns) {
+        let column = column
+            .as_ref()
+            .ok_or_else(|| AppError::BadRequest(format!("missing input '{}'", feature.column_name())))?;
+        if *rows.get_or_insert(column.len()) != column.len() {
+            return Err(AppError::BadRequest(
+                "all inputs must have the same number of rows".into(),
+            ));
+        }
+    }
+    let rows = rows.unwrap_or(0);
+    if rows == 0 || rows > max_rows {
+        return Err(AppError::BadRequest(format!(
+            "inputs must have between 1 and {max_rows} rows, got {rows}"
+        )));
+    }
+    let mut customers = Vec::with_capacity(rows);
+    let mut errors: Vec<FieldError> = Vec::new();
+    for row in 0..rows {
+        let object: Map<String, Value> = Feature::ALL
+            .iter()
+            .zip(&columns)
+            .map(|(f, c)| {
+                (
+                    f.api_name().to_owned(),
+                    c.as_ref().map_or(Value::Null, |c| c[row].clone()),
+                )
+            })
+            .collect();
+        match parse_customer(&Value::Object(object), &[Loc::from("inputs"), Loc::Index(row)]) {
+            Ok(c) => customers.push(c),
+            Err(e) => errors.extend(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(customers)
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+/// Checks datatype and shape, and flattens nested data.
+fn tensor_values(input: &InferInput, feature: Feature) -> Result<Vec<Value>, AppError> {
+    let bad = |why: String| AppError::BadRequest(format!("input '{}': {why}", input.name));
+    let numeric = [
+        "FP16", "FP32", "FP64", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64", "BOOL",
+    ];
+    let datatype_ok = if feature.is_categorical() {
+        input.datatype == "BYTES"
+    } else {
+        numeric.contains(&input.datatype.as_str())
+    };
+    if !datatype_ok {
+        let want = if feature.is_categorical() {
+            "BYTES"
+        } else {
+            "a numeric datatype (FP32, FP64, INT64, ...)"
+        };
+        return Err(bad(format!(
+            "datatype {} not accepted, expected {want}",
+            input.datatype
+        )));
+    }
+    let mut values = Vec::new();
+    flatten(&input.data, &mut values, 0).map_err(bad)?;
+    let shape_ok = match input.shape.as_slice() {
+        [n] | [n, 1] => usize::try_from(*n).is_ok_and(|n| n == values.len()),
+        _ => false,
+    };
+    if !shape_ok {
+        return Err(bad(format!(
+            "shape {:?} must be [N, 1] or [N] and match the {} data elements",
+            input.shape,
+            values.len()
+        )));
+    }
+    Ok(values)
+}
+
+fn flatten(value: &Value, out: &mut Vec<Value>, depth: usize) -> Result<(), String> {
+    match value {
+        Value::Array(items) if depth < 2 => items.iter().try_for_each(|v| flatten(v, out, depth + 1)),
+        Value::Array(_) => Err("data is nested deeper than [N, 1]".into()),
+        other if depth == 0 => Err(format!("data must be an array, got {other}")),
+        other => {
+            out.push(other.clone());
+            Ok(())
+        }
+    }
+}
