@@ -170,6 +170,12 @@ impl Settings {
         check("model_path", !self.model_path.as_os_str().is_empty(), || {
             "must not be empty".into()
         })?;
+        if let Some(bad) = self.cors_allowed_origins.iter().find(|o| !is_origin(o)) {
+            return Err(ConfigError::Invalid {
+                key: "cors_allowed_origins",
+                reason: format!("{bad:?} is not an origin like https://app.example.com (or \"*\")"),
+            });
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log_level)
             .map(|_| ())
             .map_err(|e| ConfigError::Invalid {
@@ -193,6 +199,20 @@ impl Settings {
             self.metadata_path.clone()
         }
     }
+}
+
+/// `*`, or scheme://host[:port] with nothing after it.
+fn is_origin(origin: &str) -> bool {
+    if origin == "*" {
+        return true;
+    }
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https")
+        && !rest.is_empty()
+        && !rest.contains('/')
+        && axum::http::HeaderValue::from_str(origin).is_ok()
 }
 
 fn check(key: &'static str, ok: bool, reason: impl FnOnce() -> String) -> Result<(), ConfigError> {
@@ -271,6 +291,15 @@ mod tests {
     fn unknown_key_in_file_is_rejected() {
         let err = from_toml("treshold = 0.4").unwrap_err().to_string();
         assert!(err.contains("treshold"), "{err}");
+    }
+
+    #[test]
+    fn cors_origins_must_be_origins() {
+        assert!(from_toml("cors_allowed_origins = [\"https://app.example.com\", \"http://localhost:3000\"]").is_ok());
+        let err = from_toml("cors_allowed_origins = [\"app.example.com/path\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`cors_allowed_origins`"), "{err}");
     }
 
     #[test]

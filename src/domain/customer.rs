@@ -216,12 +216,14 @@ pub fn parse_value(kind: Kind, value: &Value) -> Result<FeatureValue, FieldError
 fn check_bounds(n: f64, min: f64, max: Option<f64>) -> Result<FeatureValue, FieldError> {
     if n < min {
         let msg = format!("Input should be greater than or equal to {min}");
-        return Err(FieldError::new("greater_than_equal", Vec::new(), msg).with_ctx(json!({ "ge": min })));
+        return Err(FieldError::new("greater_than_equal", Vec::new(), msg)
+            .with_ctx(json!({ "ge": FeatureValue::Number(min).to_json() })));
     }
     match max {
         Some(max) if n > max => {
             let msg = format!("Input should be less than or equal to {max}");
-            Err(FieldError::new("less_than_equal", Vec::new(), msg).with_ctx(json!({ "le": max })))
+            Err(FieldError::new("less_than_equal", Vec::new(), msg)
+                .with_ctx(json!({ "le": FeatureValue::Number(max).to_json() })))
         }
         _ => Ok(FeatureValue::Number(n)),
     }

@@ -11,7 +11,7 @@ use std::pin::Pin;
 
 pub use metadata::{ModelInfo, sha256_hex};
 pub use onnx::OnnxModel;
-pub use pool::{InferencePool, PoolConfig};
+pub use pool::{InferencePool, PoolConfig, Scorer};
 
 use crate::domain::Customer;
 

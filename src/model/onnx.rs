@@ -245,7 +245,10 @@ fn read_output(output: &Output, outputs: &SessionOutputs<'_>) -> ort::Result<Vec
             maps.iter()
                 .map(|m| {
                     let map = m.try_extract_map::<i64, f32>()?;
-                    Ok(map.get(&1).copied().map_or(f64::NAN, f64::from))
+                    let p = map
+                        .get(&1)
+                        .ok_or_else(|| ort::Error::new("ZipMap output has no class label 1"))?;
+                    Ok(f64::from(*p))
                 })
                 .collect()
         }

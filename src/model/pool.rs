@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::sync::oneshot;
 
-use super::{OnnxModel, PredictError, PredictFuture, Predictor};
+use super::{ModelError, OnnxModel, PredictError, PredictFuture, Predictor};
 use crate::domain::Customer;
 use crate::metrics::Metrics;
 
@@ -22,6 +22,18 @@ pub struct PoolConfig {
     pub max_batch_rows: usize,
     /// Optional wait for more work after the first job; zero = never wait.
     pub batch_wait: Duration,
+}
+
+/// What a worker runs: one model call over a batch of rows. `OnnxModel` in
+/// production; a fake in tests, so the pool's logic is tested without ORT.
+pub trait Scorer: Send + 'static {
+    fn score(&mut self, rows: &[&Customer]) -> Result<Vec<f64>, ModelError>;
+}
+
+impl Scorer for OnnxModel {
+    fn score(&mut self, rows: &[&Customer]) -> Result<Vec<f64>, ModelError> {
+        self.predict(rows)
+    }
 }
 
 type Reply = oneshot::Sender<Result<Vec<f64>, PredictError>>;
@@ -40,7 +52,7 @@ pub struct InferencePool {
 
 impl InferencePool {
     /// Starts one thread per model; threads end when the pool is dropped.
-    pub fn start(models: Vec<OnnxModel>, config: PoolConfig, metrics: Arc<Metrics>) -> Self {
+    pub fn start<S: Scorer>(models: Vec<S>, config: PoolConfig, metrics: Arc<Metrics>) -> Self {
         let (queue, jobs) = crossbeam_channel::bounded(config.queue_capacity);
         let workers = models.len();
         for (i, model) in models.into_iter().enumerate() {
@@ -111,14 +123,14 @@ impl Predictor for InferencePool {
     }
 }
 
-struct Worker {
-    model: OnnxModel,
+struct Worker<S> {
+    model: S,
     jobs: Receiver<Job>,
     config: PoolConfig,
     metrics: Arc<Metrics>,
 }
 
-impl Worker {
+impl<S: Scorer> Worker<S> {
     fn run(mut self) {
         let mut carry = None;
         while let Some(first) = carry.take().or_else(|| self.jobs.recv().ok()) {
@@ -165,8 +177,8 @@ impl Worker {
         let rows: Vec<&Customer> = batch.iter().flat_map(|job| job.rows.iter()).collect();
         self.metrics.batch_rows.observe(rows.len() as f64);
         let started = Instant::now();
-        let result = catch_unwind(AssertUnwindSafe(|| self.model.predict(&rows)))
-            .unwrap_or_else(|_| Err(super::ModelError::Inference("inference panicked".into())));
+        let result = catch_unwind(AssertUnwindSafe(|| self.model.score(&rows)))
+            .unwrap_or_else(|_| Err(ModelError::Inference("inference panicked".into())));
         self.metrics.inference_duration.observe(started.elapsed().as_secs_f64());
         match result {
             Ok(all) => {
@@ -183,5 +195,121 @@ impl Worker {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::domain::{Feature, FeatureValue, parse_customer};
+
+    /// Answers each row's credit score / 1000, after reporting the batch size
+    /// and waiting for permission on `gate`.
+    struct Gated {
+        sizes: mpsc::Sender<usize>,
+        gate: mpsc::Receiver<()>,
+    }
+
+    impl Scorer for Gated {
+        fn score(&mut self, rows: &[&Customer]) -> Result<Vec<f64>, ModelError> {
+            self.sizes.send(rows.len()).unwrap();
+            self.gate.recv().unwrap();
+            Ok(rows
+                .iter()
+                .map(|c| match c.get(Feature::CreditScore) {
+                    FeatureValue::Number(n) => n / 1000.0,
+                    FeatureValue::Category(_) => f64::NAN,
+                })
+                .collect())
+        }
+    }
+
+    fn customer(score: u32) -> Customer {
+        let body = json!({
+            "credit_score": score, "geography": "France", "gender": "Male", "age": 40, "tenure": 1,
+            "balance": 0.0, "num_of_products": 1, "has_cr_card": 1, "is_active_member": 1,
+            "estimated_salary": 1.0
+        });
+        parse_customer(&body, &[]).unwrap()
+    }
+
+    fn pool(capacity: usize) -> (InferencePool, mpsc::Receiver<usize>, mpsc::Sender<()>) {
+        let (sizes_tx, sizes) = mpsc::channel();
+        let (gate, gate_rx) = mpsc::channel();
+        let config = PoolConfig {
+            queue_capacity: capacity,
+            max_batch_rows: 1024,
+            batch_wait: Duration::ZERO,
+        };
+        let pool = InferencePool::start(
+            vec![Gated {
+                sizes: sizes_tx,
+                gate: gate_rx,
+            }],
+            config,
+            Arc::new(Metrics::new()),
+        );
+        (pool, sizes, gate)
+    }
+
+    #[tokio::test]
+    async fn waiting_requests_run_as_one_batch_and_each_gets_its_own_rows() {
+        let (pool, sizes, gate) = pool(64);
+        let first = pool.predict(vec![customer(300)]);
+        assert_eq!(sizes.recv().unwrap(), 1, "a lone request runs at once, alone");
+        let waiting: Vec<_> = (0..5).map(|i| pool.predict(vec![customer(400 + i)])).collect();
+        gate.send(()).unwrap();
+        assert_eq!(first.await.unwrap(), [0.3]);
+        assert_eq!(sizes.recv().unwrap(), 5, "the five waiting requests share one call");
+        gate.send(()).unwrap();
+        for (i, answer) in waiting.into_iter().enumerate() {
+            assert_eq!(answer.await.unwrap(), [(400 + i) as f64 / 1000.0]);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_rejects_at_once() {
+        let (pool, sizes, gate) = pool(1);
+        let busy = pool.predict(vec![customer(300)]);
+        sizes.recv().unwrap(); // the worker holds the first job
+        let queued = pool.predict(vec![customer(301)]);
+        let rejected = pool.predict(vec![customer(302)]);
+        assert!(matches!(rejected.await, Err(PredictError::Overloaded)));
+        gate.send(()).unwrap();
+        gate.send(()).unwrap();
+        assert_eq!(busy.await.unwrap(), [0.3]);
+        assert_eq!(queued.await.unwrap(), [0.301]);
+    }
+
+    #[tokio::test]
+    async fn a_pool_without_workers_reports_stopped() {
+        let config = PoolConfig {
+            queue_capacity: 4,
+            max_batch_rows: 8,
+            batch_wait: Duration::ZERO,
+        };
+        let pool = InferencePool::start(Vec::<Gated>::new(), config, Arc::new(Metrics::new()));
+        assert!(matches!(
+            pool.predict(vec![customer(300)]).await,
+            Err(PredictError::Stopped)
+        ));
+    }
+
+    #[test]
+    fn chunks_hold_whole_groups_and_share_work_between_workers() {
+        let pool = InferencePool {
+            queue: crossbeam_channel::bounded(1).0,
+            chunk_rows: 100,
+            workers: 2,
+        };
+        assert_eq!(pool.chunk_size(1, 1), 1);
+        assert_eq!(pool.chunk_size(1000, 1), 100);
+        assert_eq!(pool.chunk_size(50, 1), 25);
+        assert_eq!(pool.chunk_size(11, 11), 11);
+        assert_eq!(pool.chunk_size(33, 11), 22);
     }
 }

@@ -6,6 +6,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use prometheus::IntGauge;
 
 use crate::state::AppState;
 
@@ -26,17 +27,33 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .get::<MatchedPath>()
         .map_or("unmatched", |p| p.as_str())
         .to_owned();
-    let method = request.method().as_str().to_owned();
+    let method = request.method().clone();
     let m = &state.metrics;
-    m.http_in_flight.inc();
+    let _in_flight = InFlight::enter(&m.http_in_flight);
     let started = Instant::now();
     let response = next.run(request).await;
-    m.http_in_flight.dec();
     m.http_duration
-        .with_label_values(&[&method, &route])
+        .with_label_values(&[method.as_str(), &route])
         .observe(started.elapsed().as_secs_f64());
     m.http_requests
-        .with_label_values(&[&method, &route, response.status().as_str()])
+        .with_label_values(&[method.as_str(), &route, response.status().as_str()])
         .inc();
     response
+}
+
+/// Decrements the in-flight gauge even when the client disconnects and the
+/// request future is dropped mid-way.
+struct InFlight<'a>(&'a IntGauge);
+
+impl<'a> InFlight<'a> {
+    fn enter(gauge: &'a IntGauge) -> Self {
+        gauge.inc();
+        InFlight(gauge)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
