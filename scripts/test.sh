@@ -15,4 +15,7 @@ cargo clippy --all-targets --locked -- -D warnings
 stage "Rust tests"
 cargo test --locked
 
+stage "Kubernetes manifests"
+bash scripts/check_k8s.sh
+
 stage "all checks passed"
