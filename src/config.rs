@@ -227,7 +227,7 @@ fn check(key: &'static str, ok: bool, reason: impl FnOnce() -> String) -> Result
 fn one_line(e: &figment::Error) -> String {
     e.clone()
         .into_iter()
-        .map(|e| e.to_string())
+        .map(|e| e.to_string().split_whitespace().collect::<Vec<_>>().join(" "))
         .collect::<Vec<_>>()
         .join("; ")
 }

@@ -77,6 +77,7 @@ fn serve(settings: Settings) -> ExitCode {
 
 /// Startup failures are one line on stderr naming the cause, and exit 1.
 fn fail(cause: &dyn std::fmt::Display) -> ExitCode {
-    eprintln!("error: {cause}");
+    let line = cause.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+    eprintln!("error: {line}");
     ExitCode::FAILURE
 }

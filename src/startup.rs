@@ -11,11 +11,11 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
-use crate::domain::{Customer, DecisionRule, parse_customer};
+use crate::domain::{Customer, parse_customer};
 use crate::metrics::Metrics;
 use crate::model::{InferencePool, ModelError, ModelInfo, OnnxModel, PoolConfig, runtime, sha256_hex};
 use crate::routes::app;
-use crate::state::{AppState, Health, Limits, Security};
+use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -39,26 +39,7 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartupError::Bind { addr, source })?;
-        let state = AppState {
-            predictor: Arc::new(pool),
-            model: Arc::new(model),
-            metrics,
-            health: Arc::new(Health::new()),
-            rule: DecisionRule {
-                threshold: settings.threshold,
-                medium: settings.risk_medium,
-                high: settings.risk_high,
-            },
-            limits: Limits {
-                max_body_bytes: settings.max_body_bytes,
-                max_batch_size: settings.max_batch_size,
-                request_timeout: Duration::from_millis(settings.request_timeout_ms),
-            },
-            security: Arc::new(Security {
-                cors_allowed_origins: settings.cors_allowed_origins.clone(),
-                api_keys: settings.api_keys.clone(),
-            }),
-        };
+        let state = AppState::new(&settings, Arc::new(pool), model, metrics);
         Ok(Application {
             listener,
             state,

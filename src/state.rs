@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::config::Settings;
 use crate::domain::DecisionRule;
 use crate::metrics::Metrics;
 use crate::model::{ModelInfo, Predictor};
@@ -17,6 +18,32 @@ pub struct AppState {
     pub rule: DecisionRule,
     pub limits: Limits,
     pub security: Arc<Security>,
+}
+
+impl AppState {
+    /// The state for `settings`, serving `model` through `predictor`.
+    pub fn new(settings: &Settings, predictor: Arc<dyn Predictor>, model: ModelInfo, metrics: Arc<Metrics>) -> Self {
+        AppState {
+            predictor,
+            model: Arc::new(model),
+            metrics,
+            health: Arc::new(Health::new()),
+            rule: DecisionRule {
+                threshold: settings.threshold,
+                medium: settings.risk_medium,
+                high: settings.risk_high,
+            },
+            limits: Limits {
+                max_body_bytes: settings.max_body_bytes,
+                max_batch_size: settings.max_batch_size,
+                request_timeout: Duration::from_millis(settings.request_timeout_ms),
+            },
+            security: Arc::new(Security {
+                cors_allowed_origins: settings.cors_allowed_origins.clone(),
+                api_keys: settings.api_keys.clone(),
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

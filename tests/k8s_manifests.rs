@@ -12,15 +12,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use churn_serve::config::{ENV_PREFIX, KEYS, Settings};
-use churn_serve::domain::{Customer, DecisionRule};
+use churn_serve::domain::Customer;
 use churn_serve::metrics::Metrics;
 use churn_serve::model::{ModelInfo, PredictFuture, Predictor};
-use churn_serve::state::{AppState, Health, Limits, Security};
+use churn_serve::state::AppState;
 use serde::Deserialize;
 use serde_norway::Value;
 use tower::ServiceExt;
@@ -557,34 +556,19 @@ impl Predictor for FakePredictor {
 /// The service as the cluster runs it, with a fake model; API keys switched
 /// on, because kubelet and Prometheus send none.
 fn app_state(settings: &Settings) -> AppState {
-    AppState {
-        predictor: Arc::new(FakePredictor),
-        // No metadata file: the model info the service builds for a bare model.
-        model: Arc::new(
-            ModelInfo::load(
-                Path::new("/nonexistent/fake.json"),
-                Path::new("fake.onnx"),
-                "0".repeat(64),
-            )
-            .expect("a model without metadata still serves"),
-        ),
-        metrics: Arc::new(Metrics::new()),
-        health: Arc::new(Health::new()),
-        rule: DecisionRule {
-            threshold: settings.threshold,
-            medium: settings.risk_medium,
-            high: settings.risk_high,
-        },
-        limits: Limits {
-            max_body_bytes: settings.max_body_bytes,
-            max_batch_size: settings.max_batch_size,
-            request_timeout: Duration::from_millis(settings.request_timeout_ms),
-        },
-        security: Arc::new(Security {
-            cors_allowed_origins: Vec::new(),
-            api_keys: vec!["k8s-test-key".into()],
-        }),
-    }
+    let settings = Settings {
+        api_keys: vec!["k8s-test-key".into()],
+        cors_allowed_origins: Vec::new(),
+        ..settings.clone()
+    };
+    // No metadata file: the model info the service builds for a bare model.
+    let model = ModelInfo::load(
+        Path::new("/nonexistent/fake.json"),
+        Path::new("fake.onnx"),
+        "0".repeat(64),
+    )
+    .expect("a model without metadata still serves");
+    AppState::new(&settings, Arc::new(FakePredictor), model, Arc::new(Metrics::new()))
 }
 
 async fn get(state: &AppState, path: &str) -> StatusCode {

@@ -102,6 +102,17 @@ impl OnnxModel {
             );
             return Err(ModelError::Inference(msg));
         }
+        // A float32 model fed an amount beyond f32's range answers NaN: never
+        // let that out as a 200.
+        if let Some((row, p)) = probabilities
+            .iter()
+            .enumerate()
+            .find(|(_, p)| !(0.0..=1.0).contains(*p))
+        {
+            return Err(ModelError::Inference(format!(
+                "model returned {p} for row {row}, not a probability"
+            )));
+        }
         Ok(probabilities)
     }
 }
