@@ -2,6 +2,7 @@
 //! per request with method, route, status, latency and request id. Bodies are
 //! never logged: churn data is personal.
 
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request};
