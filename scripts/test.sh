@@ -18,4 +18,7 @@ cargo test --locked
 stage "Kubernetes manifests"
 bash scripts/check_k8s.sh
 
+stage "API contract: OpenAPI, schemathesis, Swagger UI in Chromium, V2"
+bash scripts/check_api.sh
+
 stage "all checks passed"

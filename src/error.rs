@@ -179,7 +179,12 @@ fn one_message(detail: &Value) -> String {
                     .flatten()
                     .map(|l| l.to_string().replace('"', ""))
                     .collect();
-                format!("{}: {}", loc.join("."), e["msg"].as_str().unwrap_or_default())
+                let msg = e["msg"].as_str().unwrap_or_default();
+                // A JSON decode error's useful part is its cause.
+                match e["ctx"]["error"].as_str() {
+                    Some(cause) => format!("{}: {msg}: {cause}", loc.join(".")),
+                    None => format!("{}: {msg}", loc.join(".")),
+                }
             })
             .collect::<Vec<_>>()
             .join("; "),
@@ -211,6 +216,15 @@ mod tests {
         for (error, code) in cases {
             assert_eq!(error.status().as_u16(), code, "{error:?}");
         }
+    }
+
+    #[test]
+    fn open_inference_messages_keep_the_json_decode_cause() {
+        let detail = AppError::json_invalid("invalid type: string \"x\", expected a sequence".into()).detail();
+        assert_eq!(
+            one_message(&detail),
+            "body: JSON decode error: invalid type: string \"x\", expected a sequence"
+        );
     }
 
     #[test]

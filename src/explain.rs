@@ -15,10 +15,10 @@ pub const ROWS_PER_CUSTOMER: usize = 1 + Feature::ALL.len();
 pub struct Contribution {
     /// Feature name (API spelling).
     pub feature: &'static str,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub value: Value,
     /// The training baseline the feature was replaced by.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub baseline: Value,
     /// p(customer) − p(customer with this feature at baseline): positive
     /// means this value raises the churn probability.

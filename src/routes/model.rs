@@ -21,15 +21,15 @@ pub struct ModelResponse {
     pub created_at: Option<String>,
     pub description: Option<String>,
     pub inputs: Vec<FeatureSpec>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub class_labels: Value,
     /// Decision threshold in force (from the service configuration).
     pub threshold: f64,
     pub risk_bands: RiskBands,
     /// Test-split metrics recorded at training time.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub metrics: Value,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub library_versions: Value,
 }
 
@@ -48,7 +48,7 @@ pub struct FeatureSpec {
     pub maximum: Option<f64>,
     pub categories: Option<Vec<&'static str>>,
     /// Training median or mode, used by explanations.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub baseline: Value,
 }
 

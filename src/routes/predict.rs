@@ -42,6 +42,7 @@ pub struct BatchResponse {
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PredictParams {
     /// Add `feature_contributions` (occlusion against the training baseline).
     #[serde(default)]

@@ -33,13 +33,30 @@ pub struct CustomerRequest {
     #[schema(minimum = 1, maximum = 4)]
     num_of_products: i64,
     /// 0 or 1 (`false`/`true` also accepted).
-    #[schema(minimum = 0, maximum = 1)]
+    #[schema(schema_with = flag)]
     has_cr_card: i64,
     /// 0 or 1 (`false`/`true` also accepted).
-    #[schema(minimum = 0, maximum = 1)]
+    #[schema(schema_with = flag)]
     is_active_member: i64,
     #[schema(minimum = 0)]
     estimated_salary: f64,
+}
+
+/// A 0/1 flag: the integers 0 and 1, or the booleans `false` and `true`.
+fn flag() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0))
+                    .maximum(Some(1)),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::Boolean))
+            .description(Some("0 or 1 (`false`/`true` also accepted)."))
+            .build(),
+    )
 }
 
 /// Country of the customer's branch.
@@ -71,7 +88,7 @@ pub struct BatchRequest {
 #[allow(dead_code)] // read by utoipa only
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
-    #[schema(value_type = Object, example = json!([{
+    #[schema(value_type = Value, example = json!([{
         "type": "greater_than_equal", "loc": ["body", "age"],
         "msg": "Input should be greater than or equal to 18", "input": 15, "ctx": {"ge": 18}
     }]))]

@@ -59,7 +59,7 @@ pub struct InferInput {
     /// `BYTES` for categorical features; `FP32`, `FP64`, `INT64` (or other
     /// integer types, `BOOL` for flags) for numeric ones.
     pub datatype: String,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<Value>)]
     pub data: Value,
 }
 
@@ -115,7 +115,7 @@ pub async fn server_metadata() -> Json<ServerMetadata> {
     })
 }
 
-#[utoipa::path(get, path = "/v2/health/live", tag = "open-inference-protocol",
+#[utoipa::path(get, path = "/v2/health/live", operation_id = "v2_live", tag = "open-inference-protocol",
     responses((status = 200, description = "The server is live", body = Liveness)))]
 pub async fn live() -> Json<Liveness> {
     Json(Liveness { live: true })
@@ -128,7 +128,7 @@ fn readiness(state: &AppState) -> (StatusCode, Json<Readiness>) {
     (status, Json(Readiness { ready }))
 }
 
-#[utoipa::path(get, path = "/v2/health/ready", tag = "open-inference-protocol",
+#[utoipa::path(get, path = "/v2/health/ready", operation_id = "v2_ready", tag = "open-inference-protocol",
     responses((status = 200, description = "Ready for inference", body = Readiness),
               (status = 400, description = "Not ready (shutting down)", body = Readiness)))]
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
