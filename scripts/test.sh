@@ -15,6 +15,9 @@ cargo clippy --all-targets --locked -- -D warnings
 stage "Rust tests"
 cargo test --locked
 
+stage "model: make model reproduces the shipped artifacts"
+bash scripts/check_model.sh
+
 stage "Kubernetes manifests"
 bash scripts/check_k8s.sh
 
