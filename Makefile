@@ -31,5 +31,8 @@ unit: ort ## Rust unit and integration tests only
 test: ## Everything CI runs: lint, tests, model, container, k8s and API checks
 	bash scripts/test.sh
 
-bench: ## Criterion + HTTP load benchmark; writes bench/results.md
+bench: ## Criterion + HTTP load benchmark; writes benches/results.md
 	bash scripts/bench.sh
+
+image: ## Build the container image (docker, or podman/buildah)
+	$(if $(shell command -v docker),docker,podman) build -t churn-serve:$(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1) .

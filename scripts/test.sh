@@ -24,4 +24,7 @@ bash scripts/check_k8s.sh
 stage "API contract: OpenAPI, schemathesis, Swagger UI in Chromium, V2"
 bash scripts/check_api.sh
 
+stage "container image and compose demo (buildah/podman)"
+bash scripts/check_container.sh
+
 stage "all checks passed"
