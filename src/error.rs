@@ -3,11 +3,12 @@
 //! (FastAPI's `detail`, so existing clients parse it unchanged).
 
 use axum::extract::Request;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::json;
 
 use crate::domain::{FieldError, Loc};
 use crate::model::PredictError;
@@ -58,10 +59,10 @@ impl AppError {
         }
     }
 
-    fn detail(&self) -> Value {
+    fn detail(&self) -> Detail {
         match self {
-            AppError::Validation(errors) => json!(errors),
-            other => json!(other.to_string()),
+            AppError::Validation(errors) => Detail::Fields(errors.clone()),
+            other => Detail::Message(other.to_string()),
         }
     }
 
@@ -75,16 +76,26 @@ impl AppError {
     }
 }
 
+/// The `detail` of an error body: a message, or pydantic-style field errors.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Detail {
+    Message(String),
+    Fields(Vec<FieldError>),
+}
+
 /// Marks a response as an error whose JSON body [`render_errors`] writes,
-/// so that the request id can be added in one place.
+/// so that the request id is added (and an internal cause logged with it) in
+/// one place.
 #[derive(Clone, Debug)]
-pub struct ErrorDetail(pub Value);
+pub struct ErrorDetail {
+    pub detail: Detail,
+    /// Logged, never sent.
+    pub cause: Option<String>,
+}
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        if let AppError::Internal(cause) = &self {
-            tracing::error!(%cause, "request failed");
-        }
         let mut response = self.status().into_response();
         if matches!(self, AppError::Overloaded) {
             response
@@ -96,7 +107,12 @@ impl IntoResponse for AppError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        response.extensions_mut().insert(ErrorDetail(self.detail()));
+        let detail = self.detail();
+        let cause = match self {
+            AppError::Internal(cause) => Some(cause),
+            _ => None,
+        };
+        response.extensions_mut().insert(ErrorDetail { detail, cause });
         response
     }
 }
@@ -118,79 +134,76 @@ impl From<QueryRejection> for AppError {
     }
 }
 
-impl From<JsonRejection> for AppError {
-    fn from(rejection: JsonRejection) -> Self {
-        match rejection {
-            JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType,
-            JsonRejection::JsonSyntaxError(e) => AppError::json_invalid(e.body_text()),
-            JsonRejection::JsonDataError(e) => AppError::json_invalid(e.body_text()),
-            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                AppError::PayloadTooLarge
-            }
-            other => AppError::BadRequest(other.body_text()),
-        }
-    }
+#[derive(Serialize)]
+struct NativeBody<'a> {
+    detail: &'a Detail,
+    request_id: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct OpenInferenceBody {
+    error: String,
 }
 
 /// Writes every error body: from an [`ErrorDetail`], or, for errors produced
 /// by layers (timeouts, body limits, 405s), from the status's reason phrase.
 /// Open Inference Protocol routes (`/v2`) get that protocol's shape.
 pub async fn render_errors(request: Request, next: Next) -> Response {
-    let request_id = request
-        .headers()
-        .get(crate::telemetry::REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let request_id = request.headers().get(crate::telemetry::REQUEST_ID_HEADER).cloned();
     let open_inference = request.uri().path().starts_with("/v2");
     let mut response = next.run(request).await;
     let status = response.status();
-    let detail = match response.extensions_mut().remove::<ErrorDetail>() {
-        Some(ErrorDetail(detail)) => detail,
-        None if status.is_client_error() || status.is_server_error() => {
-            if response.headers().contains_key(header::CONTENT_TYPE) {
-                return response;
+    let ErrorDetail { detail, cause } = match response.extensions_mut().remove::<ErrorDetail>() {
+        Some(error) => error,
+        None if (status.is_client_error() || status.is_server_error())
+            && !response.headers().contains_key(header::CONTENT_TYPE) =>
+        {
+            let reason = status.canonical_reason().unwrap_or("Error");
+            ErrorDetail {
+                detail: Detail::Message(reason.into()),
+                cause: None,
             }
-            json!(status.canonical_reason().unwrap_or("Error"))
         }
         None => return response,
     };
+    let request_id = request_id.as_ref().and_then(|v| v.to_str().ok());
+    if let Some(cause) = cause {
+        tracing::error!(request_id = request_id.unwrap_or(""), %cause, "request failed");
+    }
     let body = if open_inference {
-        json!({ "error": one_message(&detail) })
+        serde_json::to_vec(&OpenInferenceBody {
+            error: one_message(&detail),
+        })
     } else {
-        json!({ "detail": detail, "request_id": request_id })
-    };
+        serde_json::to_vec(&NativeBody {
+            detail: &detail,
+            request_id,
+        })
+    }
+    .expect("error bodies serialise");
     let (mut parts, _) = response.into_parts();
     parts
         .headers
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, axum::body::Body::from(body.to_string()))
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
-/// A list of field errors as one line: `inputs.2.age: Input should be ...`.
-fn one_message(detail: &Value) -> String {
-    match detail {
-        Value::Array(errors) => errors
-            .iter()
-            .map(|e| {
-                let loc: Vec<String> = e["loc"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|l| l.to_string().replace('"', ""))
-                    .collect();
-                let msg = e["msg"].as_str().unwrap_or_default();
-                // A JSON decode error's useful part is its cause.
-                match e["ctx"]["error"].as_str() {
-                    Some(cause) => format!("{}: {msg}: {cause}", loc.join(".")),
-                    None => format!("{}: {msg}", loc.join(".")),
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+/// Field errors as one line: `inputs.2.age: Input should be ...`.
+fn one_message(detail: &Detail) -> String {
+    let errors = match detail {
+        Detail::Message(message) => return message.clone(),
+        Detail::Fields(errors) => errors,
+    };
+    let line = |e: &FieldError| {
+        let loc: Vec<String> = e.loc.iter().map(Loc::to_string).collect();
+        // A JSON decode error's useful part is its cause.
+        match e.ctx.as_ref().and_then(|c| c["error"].as_str()) {
+            Some(cause) => format!("{}: {}: {cause}", loc.join("."), e.msg),
+            None => format!("{}: {}", loc.join("."), e.msg),
+        }
+    };
+    errors.iter().map(line).collect::<Vec<_>>().join("; ")
 }
 
 #[cfg(test)]
@@ -230,6 +243,6 @@ mod tests {
     #[test]
     fn internal_error_detail_hides_the_cause() {
         let detail = AppError::Internal("ort: tensor shape mismatch".into()).detail();
-        assert_eq!(detail, json!("Internal Server Error"));
+        assert_eq!(detail, Detail::Message("Internal Server Error".into()));
     }
 }

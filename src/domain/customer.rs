@@ -54,6 +54,15 @@ pub enum Loc {
     Index(usize),
 }
 
+impl std::fmt::Display for Loc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Loc::Key(key) => f.write_str(key),
+            Loc::Index(i) => write!(f, "{i}"),
+        }
+    }
+}
+
 impl From<&str> for Loc {
     fn from(s: &str) -> Self {
         Loc::Key(s.to_owned())

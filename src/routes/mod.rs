@@ -21,7 +21,6 @@ use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 pub use health::HealthResponse;
 pub use predict::{BatchResponse, PredictionResponse};
@@ -42,12 +41,7 @@ pub fn app(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::x_request_id())
-                .layer(
-                    TraceLayer::new_for_http()
-                        .make_span_with(telemetry::request_span)
-                        .on_request(())
-                        .on_response(telemetry::log_response),
-                )
+                .layer(middleware::from_fn(telemetry::log_request))
                 .layer(cors(&state.security.cors_allowed_origins))
                 .layer(middleware::from_fn(render_errors))
                 .layer(TimeoutLayer::with_status_code(
