@@ -46,7 +46,10 @@ fn main() -> ExitCode {
         settings.ort_dylib_path = path;
     }
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(settings),
+        Command::Serve => match serve(settings) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        },
         Command::Healthcheck { timeout } => {
             let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, settings.port));
             match healthcheck::probe(addr, Duration::from_secs(timeout)) {
@@ -57,21 +60,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(settings: Settings) -> ExitCode {
-    telemetry::init(&settings.log_level, settings.log_format);
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
-    };
+/// Runs the server; the error is returned (not printed) so that queued log
+/// lines are flushed, when the log guard drops, before the final error line.
+fn serve(settings: Settings) -> Result<(), String> {
+    let _log_guard = telemetry::init(&settings.log_level, settings.log_format);
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async {
-        let app = match Application::build(settings).await {
-            Ok(app) => app,
-            Err(e) => return fail(&e),
-        };
-        match app.run_until(shutdown::signal()).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => fail(&format!("server error: {e}")),
-        }
+        let app = Application::build(settings).await.map_err(|e| e.to_string())?;
+        app.run_until(shutdown::signal())
+            .await
+            .map_err(|e| format!("server error: {e}"))
     })
 }
 

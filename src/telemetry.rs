@@ -14,13 +14,24 @@ use crate::config::LogFormat;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// Keeps the log writer thread alive; dropping it flushes what is queued.
+pub type LogGuard = tracing_appender::non_blocking::WorkerGuard;
+
 /// Installs the global subscriber; a second call (e.g. in tests) is a no-op.
-pub fn init(level: &str, format: LogFormat) {
+/// Lines go through a writer thread into a buffered stderr: request threads
+/// never wait on a `write(2)` per line, and under load the writer coalesces
+/// many lines per system call. `lossy(false)`: a full buffer slows requests
+/// down rather than dropping log lines.
+pub fn init(level: &str, format: LogFormat) -> LogGuard {
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::LineWriter::new(std::io::stderr()));
     // Colours only for a person at a terminal, never in files or collectors.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal());
     let _ = match format {
         LogFormat::Json => builder
@@ -31,6 +42,7 @@ pub fn init(level: &str, format: LogFormat) {
             .try_init(),
         LogFormat::Text => builder.with_target(false).try_init(),
     };
+    guard
 }
 
 /// Writes the one line per request: method, route template, request id,
