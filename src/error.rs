@@ -8,7 +8,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::json;
 
 use crate::domain::{FieldError, Loc};
 use crate::model::PredictError;
@@ -68,11 +67,7 @@ impl AppError {
 
     /// A JSON syntax error, worded like FastAPI's `json_invalid`.
     pub fn json_invalid(message: String) -> Self {
-        let error = FieldError {
-            ctx: Some(json!({ "error": message })),
-            ..FieldError::new("json_invalid", vec![Loc::from("body")], "JSON decode error")
-        };
-        AppError::Validation(vec![error])
+        AppError::Validation(vec![FieldError::json_invalid(message)])
     }
 }
 

@@ -93,6 +93,12 @@ impl FieldError {
         }
     }
 
+    /// A JSON syntax error, worded like FastAPI's `json_invalid`.
+    pub fn json_invalid(message: String) -> Self {
+        FieldError::new("json_invalid", vec![Loc::from("body")], "JSON decode error")
+            .with_ctx(json!({ "error": message }))
+    }
+
     fn with_input(mut self, input: &Value) -> Self {
         self.input = Some(input.clone());
         self
@@ -115,7 +121,7 @@ pub fn parse_customer(value: &Value, loc: &[Loc]) -> Result<Customer, Vec<FieldE
         ]);
     };
     let mut errors = Vec::new();
-    let customer_id = parse_customer_id(object, loc).unwrap_or_else(|e| {
+    let customer_id = parse_customer_id(object.get("customer_id"), loc).unwrap_or_else(|e| {
         errors.push(e);
         None
     });
@@ -133,14 +139,19 @@ pub fn parse_customer(value: &Value, loc: &[Loc]) -> Result<Customer, Vec<FieldE
     }
 }
 
+/// Builds a customer from already-validated parts (the typed fast path).
+pub(super) fn customer(customer_id: Option<String>, values: [FeatureValue; 10]) -> Customer {
+    Customer { customer_id, values }
+}
+
 fn child(loc: &[Loc], key: &str) -> Vec<Loc> {
     let mut path = loc.to_vec();
     path.push(Loc::from(key));
     path
 }
 
-fn parse_customer_id(object: &Map<String, Value>, loc: &[Loc]) -> Result<Option<String>, FieldError> {
-    match object.get("customer_id") {
+pub(super) fn parse_customer_id(value: Option<&Value>, loc: &[Loc]) -> Result<Option<String>, FieldError> {
+    match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.chars().count() <= MAX_CUSTOMER_ID_CHARS => Ok(Some(s.clone())),
         Some(v @ Value::String(_)) => Err(FieldError::new(

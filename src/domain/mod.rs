@@ -1,10 +1,12 @@
 //! Request data parsed into validated domain types ("parse, don't validate").
 
 mod batch;
+mod body;
 mod customer;
 mod feature;
 
 pub use batch::parse_batch;
+pub use body::{batch_from_json, customer_from_json};
 pub use customer::{Customer, FeatureValue, FieldError, Loc, MAX_CUSTOMER_ID_CHARS, parse_customer, parse_value};
 pub use feature::{Feature, GENDERS, GEOGRAPHIES, Kind};
 mod decision;

@@ -3,12 +3,11 @@
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiQuery, JsonBody};
 use super::schema::{BatchRequest, CustomerRequest, ErrorBody};
-use crate::domain::{Customer, Loc, Outcome, RiskLevel, parse_batch, parse_customer};
+use crate::domain::{Customer, Outcome, RiskLevel, batch_from_json, customer_from_json};
 use crate::error::AppError;
 use crate::explain::{Contribution, ROWS_PER_CUSTOMER, contributions, occlusion_rows};
 use crate::model::PredictError;
@@ -67,9 +66,9 @@ pub struct PredictParams {
 pub async fn predict(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<PredictParams>,
-    ApiJson(body): ApiJson<Value>,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<PredictionResponse>, AppError> {
-    let customer = parse_customer(&body, &[Loc::from("body")]).map_err(AppError::Validation)?;
+    let customer = customer_from_json(&body).map_err(AppError::Validation)?;
     let mut answers = score(&state, vec![customer], params.explain).await?;
     answers
         .pop()
@@ -95,9 +94,9 @@ pub async fn predict(
 pub async fn predict_batch(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<PredictParams>,
-    ApiJson(body): ApiJson<Value>,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<BatchResponse>, AppError> {
-    let customers = parse_batch(&body, state.limits.max_batch_size).map_err(AppError::Validation)?;
+    let customers = batch_from_json(&body, state.limits.max_batch_size).map_err(AppError::Validation)?;
     let predictions = score(&state, customers, params.explain).await?;
     Ok(Json(BatchResponse {
         count: predictions.len(),
