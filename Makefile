@@ -2,7 +2,6 @@
 # `make run` (serve the shipped model on :8000) or `make test` (all checks).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-export ORT_DYLIB_PATH ?=
 
 .PHONY: help ort model build run test lint unit bench image
 
