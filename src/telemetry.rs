@@ -19,15 +19,16 @@ pub type LogGuard = tracing_appender::non_blocking::WorkerGuard;
 
 /// Installs the global subscriber; a second call (e.g. in tests) is a no-op.
 /// Lines go through a writer thread into a buffered stderr: request threads
-/// never wait on a `write(2)` per line, and under load the writer coalesces
-/// many lines per system call. `lossy(false)`: a full buffer slows requests
+/// never wait on a `write(2)` per line, and the writer flushes whenever its
+/// queue is empty, so one system call carries every line queued under load
+/// while a lone line still goes out at once. `lossy(false)`: a full buffer slows requests
 /// down rather than dropping log lines.
 pub fn init(level: &str, format: LogFormat) -> LogGuard {
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
         .thread_name("log-writer")
-        .finish(std::io::LineWriter::new(std::io::stderr()));
+        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()));
     // Colours only for a person at a terminal, never in files or collectors.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
