@@ -1,13 +1,17 @@
 //! Prometheus metrics, one registry per application instance (so that test
 //! servers in one process do not share counters).
 
+use crate::domain::{Outcome, RiskLevel};
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
-    exponential_buckets, linear_buckets,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder, exponential_buckets, linear_buckets,
 };
 
 pub struct Metrics {
     registry: Registry,
+    /// `predictions` by [outcome][risk level], resolved once: a batch of 1000
+    /// rows would otherwise hash the labels 1000 times.
+    prediction_counts: Vec<Vec<IntCounter>>,
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
     pub http_in_flight: IntGauge,
@@ -27,8 +31,9 @@ fn histogram(name: &str, help: &str, buckets: Vec<f64>) -> Histogram {
 impl Metrics {
     pub fn new() -> Self {
         let latency = exponential_buckets(0.0001, 2.0, 17).expect("valid buckets"); // 100 µs .. 6.5 s
-        let m = Metrics {
+        let mut m = Metrics {
             registry: Registry::new(),
+            prediction_counts: Vec::new(),
             http_requests: IntCounterVec::new(
                 Opts::new(
                     "churn_http_requests_total",
@@ -85,7 +90,24 @@ impl Metrics {
             .expect("valid gauge"),
         };
         m.register_all();
+        // Every outcome and risk level shows as 0 from the start, so rate()
+        // and dashboards work before the first prediction of each kind.
+        m.prediction_counts = [Outcome::Churn, Outcome::NoChurn]
+            .iter()
+            .map(|o| {
+                let risks = [RiskLevel::Low, RiskLevel::Medium, RiskLevel::High];
+                risks
+                    .iter()
+                    .map(|r| m.predictions.with_label_values(&[o.as_str(), r.as_str()]))
+                    .collect()
+            })
+            .collect();
         m
+    }
+
+    pub fn record_prediction(&self, outcome: Outcome, risk: RiskLevel, probability: f64) {
+        self.prediction_counts[outcome as usize][risk as usize].inc();
+        self.probability.observe(probability);
     }
 
     fn register_all(&self) {

@@ -131,7 +131,7 @@ pub fn load_engine(settings: &Settings, metrics: Arc<Metrics>) -> Result<(Infere
     }
     metrics
         .model_info
-        .with_label_values(&[&info.name, &info.version, &info.sha256])
+        .with_label_values(&[info.name.as_str(), &info.version, info.sha256.as_str()])
         .set(1);
     let config = PoolConfig {
         queue_capacity: settings.queue_capacity,

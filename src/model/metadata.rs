@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -23,7 +24,8 @@ struct MetadataFile {
 #[derive(Debug, Clone)]
 pub struct ModelInfo {
     pub name: String,
-    pub version: String,
+    /// Shared, not copied, into every prediction of a batch.
+    pub version: Arc<str>,
     /// sha256 of the ONNX bytes actually loaded.
     pub sha256: String,
     /// The metadata file as written by the export script, for `/api/v1/model`.
@@ -65,7 +67,7 @@ impl ModelInfo {
         let baseline = parse_baseline(&file.baseline).map_err(bad)?;
         Ok(ModelInfo {
             name: file.name,
-            version: file.version,
+            version: file.version.into(),
             sha256,
             metadata: Some(raw),
             baseline,

@@ -73,7 +73,7 @@ pub async fn model(State(state): State<AppState>) -> Json<ModelResponse> {
     let text = |key: &str| meta.get(key).and_then(Value::as_str).map(str::to_owned);
     Json(ModelResponse {
         name: info.name.clone(),
-        version: info.version.clone(),
+        version: info.version.to_string(),
         sha256: info.sha256.clone(),
         created_at: text("trained_at"),
         description: text("description"),

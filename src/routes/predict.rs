@@ -1,5 +1,7 @@
 //! `POST /api/v1/predict` and `POST /api/v1/predict/batch`.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -25,8 +27,8 @@ pub struct PredictionResponse {
     #[schema(example = 0)]
     pub churn_prediction: u8,
     pub risk_level: RiskLevel,
-    #[schema(example = "1.0.0")]
-    pub model_version: String,
+    #[schema(value_type = String, example = "1.0.0")]
+    pub model_version: Arc<str>,
     /// With `?explain=true`: effect of each feature vs its training baseline.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub feature_contributions: Option<Vec<Contribution>>,
@@ -36,7 +38,8 @@ pub struct PredictionResponse {
 pub struct BatchResponse {
     /// In request order.
     pub predictions: Vec<PredictionResponse>,
-    pub model_version: String,
+    #[schema(value_type = String)]
+    pub model_version: Arc<str>,
     pub count: usize,
 }
 
@@ -153,11 +156,7 @@ fn decide(
 ) -> PredictionResponse {
     let prediction = state.rule.outcome(probability);
     let risk_level = state.rule.risk(probability);
-    let m = &state.metrics;
-    m.predictions
-        .with_label_values(&[prediction.as_str(), risk_level.as_str()])
-        .inc();
-    m.probability.observe(probability);
+    state.metrics.record_prediction(prediction, risk_level, probability);
     PredictionResponse {
         customer_id,
         churn_probability: probability,

@@ -158,7 +158,7 @@ pub async fn model_metadata(
         .collect();
     Ok(Json(ModelMetadata {
         name: state.model.name.clone(),
-        versions: vec![state.model.version.clone()],
+        versions: vec![state.model.version.to_string()],
         platform: "onnxruntime_onnx",
         inputs,
         outputs: vec![TensorMetadata {
@@ -213,7 +213,7 @@ pub async fn infer(
     let probabilities = run(&state, customers, 1).await?;
     Ok(Json(InferResponse {
         model_name: state.model.name.clone(),
-        model_version: state.model.version.clone(),
+        model_version: state.model.version.to_string(),
         id: request.id,
         outputs: vec![InferOutput {
             name: OUTPUT_NAME,
