@@ -51,18 +51,35 @@ pub struct PredictParams {
     explain: bool,
 }
 
+/// Errors both prediction endpoints share (422 differs and is listed on each).
+#[allow(dead_code)] // read by utoipa only
+#[derive(utoipa::IntoResponses)]
+enum PredictionErrors {
+    /// Explanations unavailable for this model
+    #[response(status = 400)]
+    NoBaseline(ErrorBody),
+    /// Missing or invalid API key (when keys are configured)
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// Body over the configured limit
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// Content-Type is not application/json
+    #[response(status = 415)]
+    NotJson(ErrorBody),
+    /// Overloaded (see Retry-After) or shutting down
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
 #[utoipa::path(
     post, path = "/api/v1/predict", tag = "prediction",
     params(PredictParams),
     request_body = CustomerRequest,
     responses(
         (status = 200, description = "Churn prediction", body = PredictionResponse),
-        (status = 400, description = "Explanations unavailable for this model", body = ErrorBody),
-        (status = 401, description = "Missing or invalid API key (when keys are configured)", body = ErrorBody),
-        (status = 413, description = "Body over the configured limit", body = ErrorBody),
-        (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
         (status = 422, description = "Invalid customer: every bad field is listed", body = ErrorBody),
-        (status = 503, description = "Overloaded (see Retry-After) or shutting down", body = ErrorBody),
+        PredictionErrors,
     ),
     security((), ("bearer" = []), ("api_key" = []))
 )]
@@ -85,12 +102,8 @@ pub async fn predict(
     request_body = BatchRequest,
     responses(
         (status = 200, description = "One prediction per customer, in request order", body = BatchResponse),
-        (status = 400, description = "Explanations unavailable for this model", body = ErrorBody),
-        (status = 401, description = "Missing or invalid API key (when keys are configured)", body = ErrorBody),
-        (status = 413, description = "Body over the configured limit", body = ErrorBody),
-        (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
         (status = 422, description = "Invalid batch: errors name the index, e.g. [\"body\",\"customers\",3,\"age\"]", body = ErrorBody),
-        (status = 503, description = "Overloaded (see Retry-After) or shutting down", body = ErrorBody),
+        PredictionErrors,
     ),
     security((), ("bearer" = []), ("api_key" = []))
 )]
