@@ -34,8 +34,6 @@ pub enum AppError {
     Overloaded,
     #[error("service is unavailable")]
     Unavailable,
-    #[error("request timed out")]
-    Timeout,
     /// The cause is logged, never sent to the client.
     #[error("Internal Server Error")]
     Internal(String),
@@ -53,7 +51,6 @@ impl AppError {
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Overloaded | AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Timeout => StatusCode::GATEWAY_TIMEOUT,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -218,7 +215,6 @@ mod tests {
             (AppError::UnsupportedMediaType, 415),
             (AppError::Overloaded, 503),
             (AppError::Unavailable, 503),
-            (AppError::Timeout, 504),
             (AppError::Internal("secret".into()), 500),
         ];
         for (error, code) in cases {

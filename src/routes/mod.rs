@@ -22,9 +22,6 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 
-pub use health::HealthResponse;
-pub use predict::{BatchResponse, PredictionResponse};
-
 use crate::error::render_errors;
 use crate::state::AppState;
 use crate::telemetry;
@@ -44,6 +41,7 @@ pub fn app(state: AppState) -> Router {
                 .layer(middleware::from_fn(telemetry::log_request))
                 .layer(cors(&state.security.cors_allowed_origins))
                 .layer(middleware::from_fn(render_errors))
+                // Its bare 504 gets the JSON error body from render_errors.
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::GATEWAY_TIMEOUT,
                     limits.request_timeout,

@@ -110,7 +110,7 @@ mod tests {
     use utoipa::openapi::{RefOr, schema::Schema};
 
     use super::*;
-    use crate::domain::Feature;
+    use crate::domain::{Feature, GENDERS, GEOGRAPHIES};
 
     #[test]
     fn documented_fields_are_exactly_the_parsed_fields() {
@@ -123,5 +123,20 @@ mod tests {
         documented.sort();
         parsed.sort();
         assert_eq!(documented, parsed);
+    }
+
+    #[test]
+    fn documented_categories_are_exactly_the_parsed_categories() {
+        let values = |schema: RefOr<Schema>| -> Vec<String> {
+            let json = serde_json::to_value(schema).unwrap();
+            json["enum"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(values(GeographyName::schema()), GEOGRAPHIES);
+        assert_eq!(values(GenderName::schema()), GENDERS);
     }
 }
