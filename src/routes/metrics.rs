@@ -22,21 +22,19 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 /// Counts and times every request by route *template*, so that paths such as
 /// `/v2/models/{name}` or random 404 probes cannot explode label cardinality.
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |p| p.as_str())
-        .to_owned();
+    // MatchedPath is an Arc: cloning it costs no allocation per request.
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", |p| p.as_str());
     let method = request.method().clone();
     let m = &state.metrics;
     let _in_flight = InFlight::enter(&m.http_in_flight);
     let started = Instant::now();
     let response = next.run(request).await;
     m.http_duration
-        .with_label_values(&[method.as_str(), &route])
+        .with_label_values(&[method.as_str(), route])
         .observe(started.elapsed().as_secs_f64());
     m.http_requests
-        .with_label_values(&[method.as_str(), &route, response.status().as_str()])
+        .with_label_values(&[method.as_str(), route, response.status().as_str()])
         .inc();
     response
 }
