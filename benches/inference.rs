@@ -8,6 +8,10 @@
 //!     cargo bench --bench inference
 //! Environment: BENCH_SECS (measurement time per size, default 3).
 
+// The server's allocator, so that the raw figure is measured like for like.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;

@@ -12,6 +12,10 @@
 //! busy machine disturbs far less than calls_per_sec).
 //! Run from the repository root (finds .ort/lib, models/).
 
+// The server's allocator, so that the raw figure is measured like for like.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, Barrier};

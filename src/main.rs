@@ -10,6 +10,13 @@ use churn_serve::startup::Application;
 use churn_serve::{healthcheck, shutdown, telemetry};
 use clap::{Parser, Subcommand};
 
+/// mimalloc: the request path allocates and frees small objects across
+/// threads (tokio workers, inference threads); glibc malloc spent 15 % of the
+/// server's CPU there. Built with `no_thp` so it does not ask for huge pages,
+/// which raised resident memory by ~12 MiB.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Bank customer churn prediction service (ONNX Runtime + axum).
 #[derive(Debug, Parser)]
 #[command(version, about)]

@@ -1,39 +1,80 @@
-//! Logging: JSON lines for containers, readable text for terminals; one line
-//! per request with method, route, status, latency and request id. Bodies are
-//! never logged: churn data is personal.
+//! Logging: JSON lines for containers, readable text for terminals. The
+//! line per request is written by `routes::observe`.
 
-use std::io::IsTerminal;
-use std::time::Instant;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request};
-use axum::middleware::Next;
-use axum::response::Response;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// Keeps the log writer thread alive; dropping it flushes what is queued.
-pub type LogGuard = tracing_appender::non_blocking::WorkerGuard;
+/// Flushes what is still buffered when dropped (at the end of `main`).
+pub struct LogGuard(Arc<LogBuffer>);
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        let _ = (&*self.0).flush();
+    }
+}
+
+/// How long a log line may wait in the buffer before it reaches stderr.
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
+/// Log lines collect in one 64 KiB buffer in front of stderr, written out
+/// when full and every `FLUSH_EVERY` by a background thread. A request
+/// thread pays a lock and a copy, never a `write(2)` or a thread wake-up per
+/// line (a writer thread woken per line cost more than formatting the line).
+/// A full buffer is written out by the thread that fills it: under a slow
+/// log consumer requests slow down rather than lines being dropped.
+struct LogBuffer(Mutex<BufWriter<io::Stderr>>);
+
+impl LogBuffer {
+    fn locked(&self) -> std::sync::MutexGuard<'_, BufWriter<io::Stderr>> {
+        // A panic while holding the lock leaves at worst a torn line.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Write for &LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.locked().write(bytes)
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.locked().write_all(bytes)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.locked().flush()
+    }
+}
+
+fn start_flusher(buffer: &Arc<LogBuffer>) {
+    let buffer = Arc::downgrade(buffer);
+    let flusher = move || {
+        while let Some(buffer) = buffer.upgrade() {
+            let _ = (&*buffer).flush();
+            drop(buffer);
+            std::thread::sleep(FLUSH_EVERY);
+        }
+    };
+    // Without the thread lines still go out, only later (when the buffer fills).
+    let _ = std::thread::Builder::new().name("log-flush".into()).spawn(flusher);
+}
 
 /// Installs the global subscriber; a second call (e.g. in tests) is a no-op.
-/// Lines go through a writer thread into a buffered stderr: request threads
-/// never wait on a `write(2)` per line, and the writer flushes whenever its
-/// queue is empty, so one system call carries every line queued under load
-/// while a lone line still goes out at once. `lossy(false)`: a full buffer slows requests
-/// down rather than dropping log lines.
 pub fn init(level: &str, format: LogFormat) -> LogGuard {
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("log-writer")
-        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()));
+    let buffer = Arc::new(LogBuffer(Mutex::new(BufWriter::with_capacity(64 * 1024, io::stderr()))));
+    start_flusher(&buffer);
     // Colours only for a person at a terminal, never in files or collectors.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(std::io::stderr().is_terminal());
+        .with_writer(buffer.clone())
+        .with_ansi(io::stderr().is_terminal());
     let _ = match format {
         LogFormat::Json => builder
             .json()
@@ -43,25 +84,5 @@ pub fn init(level: &str, format: LogFormat) -> LogGuard {
             .try_init(),
         LogFormat::Text => builder.with_target(false).try_init(),
     };
-    guard
-}
-
-/// Writes the one line per request: method, route template, request id,
-/// status and latency as the fields of a single event. No per-request span:
-/// creating, entering, recording and closing one cost more than the line.
-pub async fn log_request(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let request_id = request.headers().get(REQUEST_ID_HEADER).cloned();
-    let response = next.run(request).await;
-    tracing::info!(
-        method = %method,
-        route = route.as_ref().map_or("unmatched", |p| p.as_str()),
-        request_id = request_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or(""),
-        status = response.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "request served"
-    );
-    response
+    LogGuard(buffer)
 }

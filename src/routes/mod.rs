@@ -8,6 +8,7 @@ mod fallback;
 mod health;
 mod metrics;
 mod model;
+mod observe;
 mod predict;
 mod schema;
 mod v2;
@@ -38,7 +39,9 @@ pub fn app(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::x_request_id())
-                .layer(middleware::from_fn(telemetry::log_request))
+                // Inside the request-id layers (the line carries the id), outside
+                // the timeout and body limit (their rejections are counted too).
+                .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
                 .layer(cors(&state.security.cors_allowed_origins))
                 .layer(middleware::from_fn(render_errors))
                 // Its bare 504 gets the JSON error body from render_errors.
@@ -48,8 +51,6 @@ pub fn app(state: AppState) -> Router {
                 ))
                 .layer(DefaultBodyLimit::max(limits.max_body_bytes)),
         )
-        // Outermost, so that timeouts and limit rejections are counted too.
-        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
 }
 
