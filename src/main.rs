@@ -71,7 +71,11 @@ fn main() -> ExitCode {
 /// lines are flushed, when the log guard drops, before the final error line.
 fn serve(settings: Settings) -> Result<(), String> {
     let _log_guard = telemetry::init(&settings.log_level, settings.log_format);
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(settings.http_thread_count())
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async {
         let app = Application::build(settings).await.map_err(|e| e.to_string())?;
         app.run_until(shutdown::signal())

@@ -75,7 +75,15 @@ impl Application {
             }
         };
         let model = &self.state.model;
-        tracing::info!(port = self.port(), model = %model.name, model_version = %model.version, sha256 = %model.sha256, "ready");
+        tracing::info!(
+            port = self.port(),
+            model = %model.name,
+            model_version = %model.version,
+            sha256 = %model.sha256,
+            http_threads = self.settings.http_thread_count(),
+            inference_workers = self.settings.worker_count(),
+            "ready"
+        );
         // `into_make_service`: each connection gets a cheap clone (one Arc) of
         // the finished router; serving `Router` directly rebuilds every route
         // per connection (~40 KB per idle keep-alive connection).

@@ -147,6 +147,7 @@ impl<S: Scorer> Worker<S> {
     /// they get the core first and add their requests to this batch, which
     /// halved the ONNX calls per request at 64 connections; when nothing else
     /// is runnable (low load) the yield returns at once and nobody waits.
+    /// No yield when the batch took half the queue or more (overload).
     fn gather(&self, first: Job, carry: &mut Option<Job>) -> Vec<Job> {
         let deadline = Instant::now() + self.config.batch_wait;
         let mut rows = first.rows.len();
@@ -159,7 +160,10 @@ impl<S: Scorer> Worker<S> {
                 self.jobs.recv_deadline(deadline).ok()
             };
             let Some(job) = next else {
-                if yielded || !self.config.batch_wait.is_zero() {
+                // Half a queue or more: requests are being turned away, and
+                // waiting would only hand the core to more rejections.
+                let overloaded = batch.len() * 2 >= self.config.queue_capacity;
+                if yielded || overloaded || !self.config.batch_wait.is_zero() {
                     break;
                 }
                 yielded = true;
