@@ -5,6 +5,7 @@ mod metadata;
 mod onnx;
 mod pool;
 pub mod runtime;
+mod wakeup;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,6 +13,7 @@ use std::pin::Pin;
 pub use metadata::{ModelInfo, sha256_hex};
 pub use onnx::OnnxModel;
 pub use pool::{InferencePool, PoolConfig, Scorer};
+pub use wakeup::defer_wakeups;
 
 use crate::domain::Customer;
 

@@ -7,9 +7,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
 use tokio::sync::oneshot;
 
+use super::wakeup::{Doorbell, EARLY_RING_JOBS, doorbell};
 use super::{ModelError, OnnxModel, PredictError, PredictFuture, Predictor};
 use crate::domain::Customer;
 use crate::metrics::Metrics;
@@ -46,6 +47,7 @@ struct Job {
 
 pub struct InferencePool {
     queue: Sender<Job>,
+    bell: Doorbell,
     chunk_rows: usize,
     workers: usize,
 }
@@ -55,14 +57,17 @@ impl InferencePool {
     pub fn start<S: Scorer>(models: Vec<S>, config: PoolConfig, metrics: Arc<Metrics>) -> Self {
         let (queue, jobs) = crossbeam_channel::bounded(config.queue_capacity);
         let workers = models.len();
+        let (bell, rung) = doorbell(workers);
         for (i, model) in models.into_iter().enumerate() {
-            let (jobs, config, metrics) = (jobs.clone(), config.clone(), metrics.clone());
+            let (jobs, rung, config) = (jobs.clone(), rung.clone(), config.clone());
+            let metrics = metrics.clone();
             std::thread::Builder::new()
                 .name(format!("inference-{i}"))
                 .spawn(move || {
                     Worker {
                         model,
                         jobs,
+                        rung,
                         config,
                         metrics,
                     }
@@ -72,6 +77,7 @@ impl InferencePool {
         }
         InferencePool {
             queue,
+            bell,
             chunk_rows: config.max_batch_rows,
             workers,
         }
@@ -91,7 +97,14 @@ impl InferencePool {
             reply,
             queued_at: Instant::now(),
         }) {
-            Ok(()) => Ok(answer),
+            Ok(()) => {
+                if self.queue.len() >= EARLY_RING_JOBS.min(self.queue.capacity().unwrap_or(1).div_ceil(2)) {
+                    self.bell.ring(1);
+                } else {
+                    self.bell.ring_soon();
+                }
+                Ok(answer)
+            }
             Err(TrySendError::Full(_)) => Err(PredictError::Overloaded),
             Err(TrySendError::Disconnected(_)) => Err(PredictError::Stopped),
         }
@@ -123,17 +136,37 @@ impl Predictor for InferencePool {
     }
 }
 
+impl Drop for InferencePool {
+    /// Workers waiting for a ring must wake to see that the queue is gone
+    /// (a thread may still hold a copy of the doorbell until it parks).
+    fn drop(&mut self) {
+        drop(std::mem::replace(&mut self.queue, crossbeam_channel::bounded(0).0));
+        self.bell.ring(self.workers);
+    }
+}
+
 struct Worker<S> {
     model: S,
     jobs: Receiver<Job>,
+    rung: Receiver<()>,
     config: PoolConfig,
     metrics: Arc<Metrics>,
 }
 
 impl<S: Scorer> Worker<S> {
+    /// A free worker takes what is queued, rung or not; with nothing queued
+    /// it waits for a ring (see `wakeup`).
     fn run(mut self) {
         let mut carry = None;
-        while let Some(first) = carry.take().or_else(|| self.jobs.recv().ok()) {
+        loop {
+            let first = match carry.take().map_or_else(|| self.jobs.try_recv(), Ok) {
+                Ok(job) => job,
+                Err(TryRecvError::Disconnected) => return,
+                Err(TryRecvError::Empty) => match self.rung.recv() {
+                    Ok(()) => continue,
+                    Err(_) => return,
+                },
+            };
             let batch = self.gather(first, &mut carry);
             self.serve(batch);
         }
@@ -141,35 +174,17 @@ impl<S: Scorer> Worker<S> {
 
     /// Takes waiting jobs until the row budget is spent; a job that does not
     /// fit is carried to the next batch rather than put back.
-    ///
-    /// Without a `batch_wait`, an empty queue gets one `yield_now` before the
-    /// batch closes: when request threads are runnable (the machine is busy)
-    /// they get the core first and add their requests to this batch, which
-    /// halved the ONNX calls per request at 64 connections; when nothing else
-    /// is runnable (low load) the yield returns at once and nobody waits.
-    /// No yield when the batch took half the queue or more (overload).
     fn gather(&self, first: Job, carry: &mut Option<Job>) -> Vec<Job> {
         let deadline = Instant::now() + self.config.batch_wait;
         let mut rows = first.rows.len();
         let mut batch = vec![first];
-        let mut yielded = false;
         while rows < self.config.max_batch_rows {
             let next = if self.config.batch_wait.is_zero() {
                 self.jobs.try_recv().ok()
             } else {
                 self.jobs.recv_deadline(deadline).ok()
             };
-            let Some(job) = next else {
-                // Half a queue or more: requests are being turned away, and
-                // waiting would only hand the core to more rejections.
-                let overloaded = batch.len() * 2 >= self.config.queue_capacity;
-                if yielded || overloaded || !self.config.batch_wait.is_zero() {
-                    break;
-                }
-                yielded = true;
-                std::thread::yield_now();
-                continue;
-            };
+            let Some(job) = next else { break };
             if rows + job.rows.len() > self.config.max_batch_rows {
                 *carry = Some(job);
                 break;
@@ -224,6 +239,8 @@ mod tests {
 
     use super::*;
     use crate::domain::{Feature, FeatureValue, parse_customer};
+
+    const TIMEOUT: Duration = Duration::from_secs(10);
 
     /// Answers each row's credit score / 1000, after reporting the batch size
     /// and waiting for permission on `gate`.
@@ -289,6 +306,49 @@ mod tests {
         }
     }
 
+    /// A runtime whose threads defer rings until they go idle, as the server's.
+    fn deferring_runtime() -> tokio::runtime::Runtime {
+        let mut builder = tokio::runtime::Builder::new_current_thread();
+        crate::model::defer_wakeups(builder.enable_all()).build().unwrap()
+    }
+
+    #[test]
+    fn on_a_deferring_thread_a_burst_is_one_call_made_once_the_thread_is_idle() {
+        let (pool, sizes, gate) = pool(64);
+        deferring_runtime().block_on(async {
+            tokio::time::sleep(Duration::from_millis(1)).await; // a first park
+            let answers: Vec<_> = (0..10).map(|i| pool.predict(vec![customer(500 + i)])).collect();
+            // The thread is busy (blocked right here), so nobody rang yet.
+            assert!(sizes.recv_timeout(Duration::from_millis(50)).is_err());
+            gate.send(()).unwrap();
+            for (i, answer) in answers.into_iter().enumerate() {
+                assert_eq!(answer.await.unwrap(), [(500 + i) as f64 / 1000.0]);
+            }
+        });
+        assert_eq!(sizes.try_recv().unwrap(), 10, "ten requests, one call");
+    }
+
+    #[test]
+    fn on_a_deferring_thread_a_long_queue_rings_without_waiting_for_idle() {
+        let (pool, sizes, gate) = pool(64);
+        deferring_runtime().block_on(async {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            let answers: Vec<_> = (0..EARLY_RING_JOBS as u32)
+                .map(|i| pool.predict(vec![customer(600 + i)]))
+                .collect();
+            let first = sizes
+                .recv_timeout(TIMEOUT)
+                .expect("a worker was rung while the thread is busy");
+            assert_eq!(first, EARLY_RING_JOBS, "rung at the 16th job, all of them in the call");
+            for _ in &answers {
+                gate.send(()).unwrap();
+            }
+            for answer in answers {
+                answer.await.unwrap();
+            }
+        });
+    }
+
     #[tokio::test]
     async fn a_full_queue_rejects_at_once() {
         let (pool, sizes, gate) = pool(1);
@@ -321,6 +381,7 @@ mod tests {
     fn chunks_hold_whole_groups_and_share_work_between_workers() {
         let pool = InferencePool {
             queue: crossbeam_channel::bounded(1).0,
+            bell: doorbell(2).0,
             chunk_rows: 100,
             workers: 2,
         };

@@ -11,12 +11,13 @@ use axum::response::Response;
 use prometheus::IntGauge;
 
 use crate::state::AppState;
-use crate::telemetry::REQUEST_ID_HEADER;
+use crate::telemetry::{self, AccessRecord, REQUEST_ID_HEADER};
 
 /// Counts and times every request by route *template*, so that paths such as
 /// `/v2/models/{name}` or random 404 probes cannot explode label cardinality,
-/// then writes one line with method, route, request id, status and latency.
-/// Bodies are never logged: churn data is personal.
+/// then hands the request's log line (method, route, request id, status,
+/// latency) to the access-log thread. Bodies are never logged: churn data is
+/// personal.
 pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     // MatchedPath is an Arc: cloning it costs no allocation per request.
     let matched = request.extensions().get::<MatchedPath>().cloned();
@@ -35,14 +36,15 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     m.http_requests
         .with_label_values(&[method.as_str(), route, response.status().as_str()])
         .inc();
-    tracing::info!(
-        method = %method,
-        route,
-        request_id = request_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or(""),
-        status = response.status().as_u16(),
-        latency_ms = elapsed * 1000.0,
-        "request served"
-    );
+    if tracing::enabled!(target: telemetry::ACCESS_TARGET, tracing::Level::INFO) {
+        telemetry::access_log(AccessRecord {
+            method,
+            route: matched,
+            request_id,
+            status: response.status(),
+            latency: elapsed,
+        });
+    }
     response
 }
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::binary::{self, Process, http};
-use super::helpers::{valid_customer, with};
+use super::helpers::{TIMEOUT, valid_customer, with};
 
 #[test]
 fn each_request_is_logged_within_a_second_with_its_fields_and_no_customer_data() {
@@ -28,4 +28,29 @@ fn each_request_is_logged_within_a_second_with_its_fields_and_no_customer_data()
     let text = server.stderr_text();
     assert!(!text.contains("87654"), "customer data reached the log:\n{text}");
     assert!(!text.contains("Female"), "customer data reached the log:\n{text}");
+}
+
+#[test]
+fn request_lines_still_queued_at_shutdown_are_written_before_exit() {
+    let mut server = Process::start(binary::command());
+    let (status, _) = http(server.port(), "POST", "/api/v1/predict", Some(&valid_customer()));
+    assert_eq!(status, 200);
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(TIMEOUT).code(), Some(0));
+    let stderr = server.final_stderr().join("\n");
+    assert!(stderr.contains("\"request served\""), "{stderr}");
+}
+
+#[test]
+fn the_access_target_turns_request_lines_off_and_keeps_the_rest() {
+    let mut cmd = binary::command();
+    cmd.env("LOG_LEVEL", "info,churn_serve::access=warn");
+    let mut server = Process::start(cmd);
+    let (status, _) = http(server.port(), "POST", "/api/v1/predict", Some(&valid_customer()));
+    assert_eq!(status, 200);
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(TIMEOUT).code(), Some(0));
+    let stderr = server.final_stderr().join("\n");
+    assert!(stderr.contains("\"stopped\""), "other info lines stay: {stderr}");
+    assert!(!stderr.contains("request served"), "{stderr}");
 }

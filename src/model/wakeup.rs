@@ -1,0 +1,70 @@
+//! Waking inference workers once per burst of requests, not once per request.
+//!
+//! A handler on the server's runtime threads does not wake a worker when it
+//! queues a request: it notes the ring, and its thread rings when it runs out
+//! of work (tokio's `on_thread_park`), that is after it has read, parsed and
+//! queued every request that was ready. Under load a burst becomes one ONNX
+//! call and one wake-up; a lone request is rung for as soon as its thread goes
+//! idle, microseconds later. A queue that reaches `EARLY_RING_JOBS` rings at
+//! once, so workers start while the thread is still parsing. Threads not set
+//! up by `defer_wakeups` (tests, other runtimes) ring at once.
+
+use std::cell::{Cell, RefCell};
+
+use crossbeam_channel::{Receiver, Sender};
+
+/// Queued jobs that wake a worker without waiting for the thread to go idle.
+pub(super) const EARLY_RING_JOBS: usize = 16;
+
+/// Rings are buffered tokens (one per worker), so a ring that comes between
+/// a worker's last look at the queue and its wait is never lost.
+#[derive(Clone)]
+pub(super) struct Doorbell(Sender<()>);
+
+pub(super) fn doorbell(workers: usize) -> (Doorbell, Receiver<()>) {
+    let (ring, wait) = crossbeam_channel::bounded(workers.max(1));
+    (Doorbell(ring), wait)
+}
+
+impl Doorbell {
+    /// Wakes up to `n` waiting workers.
+    pub(super) fn ring(&self, n: usize) {
+        for _ in 0..n {
+            if self.0.try_send(()).is_err() {
+                break; // every worker already has a token
+            }
+        }
+    }
+
+    /// Rings now, or on a deferring thread when it goes idle.
+    pub(super) fn ring_soon(&self) {
+        if !DEFERRING.get() {
+            return self.ring(1);
+        }
+        PENDING.with_borrow_mut(
+            |pending| match pending.iter_mut().find(|(bell, _)| bell.0.same_channel(&self.0)) {
+                Some((_, jobs)) => *jobs += 1,
+                None => pending.push((self.clone(), 1)),
+            },
+        );
+    }
+}
+
+thread_local! {
+    /// Set on a runtime thread's first park: only threads that will run the
+    /// park hook again may defer.
+    static DEFERRING: Cell<bool> = const { Cell::new(false) };
+    /// Doorbells this thread owes a ring, with the number of jobs queued.
+    static PENDING: RefCell<Vec<(Doorbell, usize)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Installs the hook on the server's runtime: its threads ring for their
+/// queued requests when they go idle.
+pub fn defer_wakeups(builder: &mut tokio::runtime::Builder) -> &mut tokio::runtime::Builder {
+    builder.on_thread_park(|| {
+        DEFERRING.set(true);
+        for (bell, jobs) in PENDING.take() {
+            bell.ring(jobs);
+        }
+    })
+}
