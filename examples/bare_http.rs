@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use axum::Json;
 use axum::body::Bytes;
 use axum::http::StatusCode;
-use axum::routing::post;
+use axum::routing::{get, post};
 use churn_serve::config::Settings;
 use churn_serve::domain::customer_from_json;
 use serde::Serialize;
@@ -62,7 +62,9 @@ fn main() -> ExitCode {
         .build()
         .expect("tokio runtime");
     runtime.block_on(async {
-        let app = axum::Router::new().route("/api/v1/predict", post(predict));
+        let app = axum::Router::new()
+            .route("/api/v1/predict", post(predict))
+            .route("/health", get(|| async { "ok" }));
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
         eprintln!("bare_http listening on 127.0.0.1:{port} with {threads} HTTP threads");
         axum::serve(listener, app).await.expect("serve");

@@ -10,7 +10,8 @@
 #   3. start-to-first-healthy-answer time (median of BENCH_STARTUP_RUNS)
 #   4. wrk: single predictions at 1/16/64/256 connections, batches of 100
 #      (16 conns) and 1000 rows (4 conns); the 64-conn run again with
-#      LOG_LEVEL=warn; an overload run (small queue, 1024 connections)
+#      LOG_LEVEL=warn; an overload run (small queue, 1024 connections); the
+#      HTTP ceiling: examples/bare_http (same JSON parsing, no model) at 64
 # and writes benches/results.md (printed at the end). Logs, raw wrk output
 # and results.jsonl stay in target/bench/.
 #
@@ -43,6 +44,7 @@ results=$out/results.jsonl
 results_md=${BENCH_RESULTS_MD:-$root/benches/results.md}
 server_bin=${BENCH_SERVER_BIN:-$root/target/release/churn-serve}
 raw_bin=$root/target/release/examples/raw_rate
+bare_bin=$root/target/release/examples/bare_http
 helpers=$root/scripts/bench
 nproc=$(nproc)
 
@@ -100,7 +102,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 stage "build (release)"
 build_started=$(date +%s)
-cargo build --release --locked --bin churn-serve --example raw_rate
+cargo build --release --locked --bin churn-serve --example raw_rate --example bare_http
 build_secs=$(($(date +%s) - build_started))
 
 mkdir -p "$out"
@@ -225,6 +227,17 @@ start_server overload LOG_LEVEL=info CHURN_QUEUE_CAPACITY="$overload_queue"
 WRK_EXTRA_JSON="{\"queue\": $overload_queue, \"timeout_s\": $overload_timeout}" \
   run_wrk overload "overload" "$overload_conns" 1 "$out/single.json" --timeout "${overload_timeout}s"
 stop_server overload
+
+stage "HTTP ceiling: bare axum handler (same JSON parsing, no model, no middleware)"
+port=$(free_port)
+"$bare_bin" "$port" >/dev/null 2>"$out/server-bare.log" &
+server_pid=$!
+pids+=("$server_pid")
+python3 "$helpers/startup_probe.py" --wait "$port" 30 || die "bare_http did not start"
+BENCH_BODY=$out/single.json timeout $((warmup + 30)) wrk -t2 -c64 -d"${warmup}s" -s "$helpers/post.lua" \
+  "http://127.0.0.1:$port/api/v1/predict" >/dev/null 2>&1 || die "warm-up failed"
+run_wrk bare_64 "HTTP ceiling (bare axum, no model)" 64 1 "$out/single.json"
+stop_server bare
 
 # ---- report -----------------------------------------------------------------------
 stage "report"
