@@ -145,6 +145,7 @@ pub fn load_engine(settings: &Settings, metrics: Arc<Metrics>) -> Result<(Infere
         queue_capacity: settings.queue_capacity,
         max_batch_rows: settings.max_batch_rows,
         batch_wait: Duration::from_micros(settings.batch_wait_us),
+        ring_fallback: crate::model::RING_FALLBACK,
     };
     Ok((InferencePool::start(models, config, metrics), info))
 }

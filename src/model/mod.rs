@@ -13,7 +13,7 @@ use std::pin::Pin;
 pub use metadata::{ModelInfo, sha256_hex};
 pub use onnx::OnnxModel;
 pub use pool::{InferencePool, PoolConfig, Scorer};
-pub use wakeup::defer_wakeups;
+pub use wakeup::{RING_FALLBACK, defer_wakeups};
 
 use crate::domain::Customer;
 

@@ -7,7 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError};
 use tokio::sync::oneshot;
 
 use super::wakeup::{Doorbell, EARLY_RING_JOBS, doorbell};
@@ -23,6 +23,10 @@ pub struct PoolConfig {
     pub max_batch_rows: usize,
     /// Optional wait for more work after the first job; zero = never wait.
     pub batch_wait: Duration,
+    /// How often an idle worker looks at the queue without being rung: the
+    /// bound on a deferred ring's delay when a runtime thread stays busy
+    /// (e.g. a flood of other requests) and never goes idle.
+    pub ring_fallback: Duration,
 }
 
 /// What a worker runs: one model call over a batch of rows. `OnnxModel` in
@@ -162,9 +166,9 @@ impl<S: Scorer> Worker<S> {
             let first = match carry.take().map_or_else(|| self.jobs.try_recv(), Ok) {
                 Ok(job) => job,
                 Err(TryRecvError::Disconnected) => return,
-                Err(TryRecvError::Empty) => match self.rung.recv() {
-                    Ok(()) => continue,
-                    Err(_) => return,
+                Err(TryRecvError::Empty) => match self.rung.recv_timeout(self.config.ring_fallback) {
+                    Ok(()) | Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => return,
                 },
             };
             let batch = self.gather(first, &mut carry);
@@ -279,6 +283,7 @@ mod tests {
             queue_capacity: capacity,
             max_batch_rows: 1024,
             batch_wait: Duration::ZERO,
+            ring_fallback: Duration::from_secs(3600),
         };
         let pool = InferencePool::start(
             vec![Gated {
@@ -349,6 +354,31 @@ mod tests {
         });
     }
 
+    #[test]
+    fn a_deferred_ring_waits_at_most_the_fallback_when_the_thread_never_idles() {
+        let (sizes_tx, sizes) = mpsc::channel();
+        let (gate, gate_rx) = mpsc::channel();
+        let config = PoolConfig {
+            queue_capacity: 64,
+            max_batch_rows: 1024,
+            batch_wait: Duration::ZERO,
+            ring_fallback: Duration::from_millis(5),
+        };
+        let scorer = Gated {
+            sizes: sizes_tx,
+            gate: gate_rx,
+        };
+        let pool = InferencePool::start(vec![scorer], config, Arc::new(Metrics::new()));
+        deferring_runtime().block_on(async {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            let answer = pool.predict(vec![customer(700)]);
+            // The thread stays busy (blocked here) and never rings.
+            assert_eq!(sizes.recv_timeout(TIMEOUT).expect("the worker found the job itself"), 1);
+            gate.send(()).unwrap();
+            assert_eq!(answer.await.unwrap(), [0.7]);
+        });
+    }
+
     #[tokio::test]
     async fn a_full_queue_rejects_at_once() {
         let (pool, sizes, gate) = pool(1);
@@ -369,6 +399,7 @@ mod tests {
             queue_capacity: 4,
             max_batch_rows: 8,
             batch_wait: Duration::ZERO,
+            ring_fallback: Duration::from_secs(3600),
         };
         let pool = InferencePool::start(Vec::<Gated>::new(), config, Arc::new(Metrics::new()));
         assert!(matches!(
