@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError};
 use tokio::sync::oneshot;
 
-use super::wakeup::{Doorbell, EARLY_RING_JOBS, doorbell};
+use super::wakeup::{Doorbell, doorbell};
 use super::{ModelError, OnnxModel, PredictError, PredictFuture, Predictor};
 use crate::domain::Customer;
 use crate::metrics::Metrics;
@@ -61,7 +61,7 @@ impl InferencePool {
     pub fn start<S: Scorer>(models: Vec<S>, config: PoolConfig, metrics: Arc<Metrics>) -> Self {
         let (queue, jobs) = crossbeam_channel::bounded(config.queue_capacity);
         let workers = models.len();
-        let (bell, rung) = doorbell(workers);
+        let (bell, rung) = doorbell(workers, config.queue_capacity);
         for (i, model) in models.into_iter().enumerate() {
             let (jobs, rung, config) = (jobs.clone(), rung.clone(), config.clone());
             let metrics = metrics.clone();
@@ -102,11 +102,7 @@ impl InferencePool {
             queued_at: Instant::now(),
         }) {
             Ok(()) => {
-                if self.queue.len() >= EARLY_RING_JOBS.min(self.queue.capacity().unwrap_or(1).div_ceil(2)) {
-                    self.bell.ring(1);
-                } else {
-                    self.bell.ring_soon();
-                }
+                self.bell.job_queued(self.queue.len());
                 Ok(answer)
             }
             Err(TrySendError::Full(_)) => Err(PredictError::Overloaded),
@@ -243,6 +239,7 @@ mod tests {
 
     use super::*;
     use crate::domain::{Feature, FeatureValue, parse_customer};
+    use crate::model::wakeup::EARLY_RING_JOBS;
 
     const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -412,7 +409,7 @@ mod tests {
     fn chunks_hold_whole_groups_and_share_work_between_workers() {
         let pool = InferencePool {
             queue: crossbeam_channel::bounded(1).0,
-            bell: doorbell(2).0,
+            bell: doorbell(2, 1).0,
             chunk_rows: 100,
             workers: 2,
         };

@@ -26,34 +26,52 @@ pub const RING_FALLBACK: std::time::Duration = std::time::Duration::from_millis(
 /// Rings are buffered tokens (one per worker), so a ring that comes between
 /// a worker's last look at the queue and its wait is never lost.
 #[derive(Clone)]
-pub(super) struct Doorbell(Sender<()>);
+pub(super) struct Doorbell {
+    tokens: Sender<()>,
+    /// Queue length that rings at once: `EARLY_RING_JOBS`, or half a
+    /// smaller queue.
+    early: usize,
+}
 
-pub(super) fn doorbell(workers: usize) -> (Doorbell, Receiver<()>) {
-    let (ring, wait) = crossbeam_channel::bounded(workers.max(1));
-    (Doorbell(ring), wait)
+pub(super) fn doorbell(workers: usize, queue_capacity: usize) -> (Doorbell, Receiver<()>) {
+    let (tokens, wait) = crossbeam_channel::bounded(workers.max(1));
+    let early = EARLY_RING_JOBS.min(queue_capacity.div_ceil(2));
+    (Doorbell { tokens, early }, wait)
 }
 
 impl Doorbell {
+    /// A job was queued, leaving `queued` jobs waiting.
+    pub(super) fn job_queued(&self, queued: usize) {
+        if queued >= self.early {
+            self.ring(1);
+        } else {
+            self.ring_soon();
+        }
+    }
+
     /// Wakes up to `n` waiting workers.
     pub(super) fn ring(&self, n: usize) {
         for _ in 0..n {
-            if self.0.try_send(()).is_err() {
+            if self.tokens.try_send(()).is_err() {
                 break; // every worker already has a token
             }
         }
     }
 
     /// Rings now, or on a deferring thread when it goes idle.
-    pub(super) fn ring_soon(&self) {
+    fn ring_soon(&self) {
         if !DEFERRING.get() {
             return self.ring(1);
         }
-        PENDING.with_borrow_mut(
-            |pending| match pending.iter_mut().find(|(bell, _)| bell.0.same_channel(&self.0)) {
+        PENDING.with_borrow_mut(|pending| {
+            match pending
+                .iter_mut()
+                .find(|(bell, _)| bell.tokens.same_channel(&self.tokens))
+            {
                 Some((_, jobs)) => *jobs += 1,
                 None => pending.push((self.clone(), 1)),
-            },
-        );
+            }
+        });
     }
 }
 
