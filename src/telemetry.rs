@@ -14,25 +14,28 @@ use crate::config::LogFormat;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// Flushes what is still buffered when dropped (at the end of `main`).
-pub struct LogGuard(Arc<LogBuffer>);
+/// Writes out what is still queued or buffered when dropped (end of `main`).
+pub struct LogGuard {
+    buffer: Arc<LogBuffer>,
+    records: Receiver<AccessRecord>,
+}
 
 impl Drop for LogGuard {
     fn drop(&mut self) {
-        drain_access_log();
-        let _ = (&*self.0).flush();
+        write_out(&self.buffer, &self.records);
     }
 }
 
-/// How long a log line may wait in the buffer before it reaches stderr.
-const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// How often the log thread formats queued request lines and writes the
+/// buffer out: the longest a line waits before it reaches stderr.
+const LOG_TICK: Duration = Duration::from_millis(25);
 
 /// Log lines collect in one 64 KiB buffer in front of stderr, written out
-/// when full and every `FLUSH_EVERY` by a background thread. A request
-/// thread pays a lock and a copy, never a `write(2)` or a thread wake-up per
-/// line (a writer thread woken per line cost more than formatting the line).
-/// A full buffer is written out by the thread that fills it: under a slow
-/// log consumer requests slow down rather than lines being dropped.
+/// when full and every `LOG_TICK` by the log thread. A request thread pays a
+/// lock and a copy, never a `write(2)` or a thread wake-up per line (a writer
+/// thread woken per line cost more than formatting the line). A full buffer
+/// is written out by the thread that fills it: under a slow log consumer
+/// requests slow down rather than lines being dropped.
 struct LogBuffer(Mutex<BufWriter<io::Stderr>>);
 
 impl LogBuffer {
@@ -56,24 +59,39 @@ impl Write for &LogBuffer {
     }
 }
 
-fn start_flusher(buffer: &Arc<LogBuffer>) {
+/// Formats the queued request records, then writes the buffer to stderr.
+fn write_out(buffer: &LogBuffer, records: &Receiver<AccessRecord>) {
+    records.try_iter().for_each(write_access_line);
+    let _ = (&*buffer).flush();
+}
+
+/// One thread does both jobs every `LOG_TICK` (polling: waking it per
+/// record or per line would cost the request threads about what formatting
+/// did). Request records are only accepted once it runs, so they cannot pile
+/// up with nobody to format them.
+fn start_log_thread(buffer: &Arc<LogBuffer>, records: Sender<AccessRecord>, queue: Receiver<AccessRecord>) {
     let buffer = Arc::downgrade(buffer);
-    let flusher = move || {
+    let run = move || {
         while let Some(buffer) = buffer.upgrade() {
-            let _ = (&*buffer).flush();
+            write_out(&buffer, &queue);
             drop(buffer);
-            std::thread::sleep(FLUSH_EVERY);
+            std::thread::sleep(LOG_TICK);
         }
     };
-    // Without the thread lines still go out, only later (when the buffer fills).
-    let _ = std::thread::Builder::new().name("log-flush".into()).spawn(flusher);
+    match std::thread::Builder::new().name("log-writer".into()).spawn(run) {
+        Ok(_) => {
+            let _ = ACCESS.set(records);
+        }
+        Err(e) => eprintln!("warning: no log thread ({e}): request lines are not logged"),
+    }
 }
 
 /// Installs the global subscriber; a second call (e.g. in tests) is a no-op.
 pub fn init(level: &str, format: LogFormat) -> LogGuard {
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
     let buffer = Arc::new(LogBuffer(Mutex::new(BufWriter::with_capacity(64 * 1024, io::stderr()))));
-    start_flusher(&buffer);
+    let (records, queue) = crossbeam_channel::bounded(ACCESS_QUEUE);
+    start_log_thread(&buffer, records, queue.clone());
     // Colours only for a person at a terminal, never in files or collectors.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -88,7 +106,7 @@ pub fn init(level: &str, format: LogFormat) -> LogGuard {
             .try_init(),
         LogFormat::Text => builder.with_target(false).try_init(),
     };
-    LogGuard(buffer)
+    LogGuard { buffer, records: queue }
 }
 
 /// What the line per request says, captured without formatting.
@@ -101,53 +119,23 @@ pub struct AccessRecord {
     pub latency: f64,
 }
 
-/// Records waiting for the access-log thread; a full queue makes requests
-/// wait rather than lose lines.
+/// Records waiting for the log thread; a full queue makes requests wait
+/// rather than lose lines.
 const ACCESS_QUEUE: usize = 16 * 1024;
 
 /// The target of request lines: `LOG_LEVEL=info,churn_serve::access=warn`
 /// turns them off and keeps the rest.
 pub const ACCESS_TARGET: &str = "churn_serve::access";
 
-type AccessQueue = (Sender<AccessRecord>, Receiver<AccessRecord>);
-
-static ACCESS: OnceLock<AccessQueue> = OnceLock::new();
-
-fn access_queue() -> &'static AccessQueue {
-    ACCESS.get_or_init(|| {
-        let (records, queue) = crossbeam_channel::bounded(ACCESS_QUEUE);
-        let formatter = queue.clone();
-        let spawned = std::thread::Builder::new()
-            .name("access-log".into())
-            .spawn(move || write_access_lines(formatter));
-        if let Err(e) = spawned {
-            tracing::warn!(error = %e, "no access-log thread: request lines are written at exit");
-        }
-        (records, queue)
-    })
-}
+/// Where request records go; set by `init` once the log thread runs.
+static ACCESS: OnceLock<Sender<AccessRecord>> = OnceLock::new();
 
 /// Queues the request's line. Formatting it (timestamp, fields, escaping)
 /// cost the HTTP thread about 3 µs, a fifth of its time per request at
-/// 64 connections; the access-log thread does it on another core instead.
+/// 64 connections; the log thread does it on another core instead.
 pub fn access_log(record: AccessRecord) {
-    let _ = access_queue().0.send(record);
-}
-
-/// Formats queued records every `FLUSH_EVERY / 4` (polling: waking this
-/// thread per record would cost the sender about what formatting did),
-/// through the same subscriber, filter and format as every other line.
-fn write_access_lines(queue: Receiver<AccessRecord>) {
-    loop {
-        queue.try_iter().for_each(write_access_line);
-        std::thread::sleep(FLUSH_EVERY / 4);
-    }
-}
-
-/// Writes what is still queued (at exit, before the last flush).
-fn drain_access_log() {
-    if let Some((_, queue)) = ACCESS.get() {
-        queue.try_iter().for_each(write_access_line);
+    if let Some(records) = ACCESS.get() {
+        let _ = records.send(record);
     }
 }
 

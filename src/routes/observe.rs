@@ -16,7 +16,7 @@ use crate::telemetry::{self, AccessRecord, REQUEST_ID_HEADER};
 /// Counts and times every request by route *template*, so that paths such as
 /// `/v2/models/{name}` or random 404 probes cannot explode label cardinality,
 /// then hands the request's log line (method, route, request id, status,
-/// latency) to the access-log thread. Bodies are never logged: churn data is
+/// latency) to the log thread. Bodies are never logged: churn data is
 /// personal.
 pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     // MatchedPath is an Arc: cloning it costs no allocation per request.

@@ -1,5 +1,5 @@
 //! The line per request: written while the server runs (log lines are
-//! buffered, then flushed within 100 ms), with the operator's fields and
+//! buffered, then written out every 25 ms), with the operator's fields and
 //! none of the customer's data.
 
 use std::time::Duration;
