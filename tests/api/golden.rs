@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
 use super::helpers::{
-    FLOAT32_MODEL, GoldenRow, MAIN_GOLDEN, PARITY_TOLERANCE, TestApp, ZIPMAP_MODEL, golden, repo_path, spawn_app_with,
+    DEFAULT_RULE, FLOAT32_MODEL, GoldenRow, MAIN_GOLDEN, PARITY_TOLERANCE, TestApp, ZIPMAP_MODEL, expected_decision,
+    golden, repo_path, spawn_app_with,
 };
 
 /// Concurrent single-customer requests.
@@ -14,18 +15,10 @@ const CONCURRENCY: usize = 8;
 
 fn check(row: &GoldenRow, answer: &Value, rule: (f64, f64, f64), version: &str) -> Option<String> {
     let p = answer["churn_probability"].as_f64()?;
-    let (threshold, medium, high) = rule;
-    let churn = p >= threshold;
-    let risk = if p >= high {
-        "HIGH"
-    } else if p >= medium {
-        "MEDIUM"
-    } else {
-        "LOW"
-    };
+    let (outcome, risk) = expected_decision(p, rule);
     let ok = (p - row.probability).abs() <= PARITY_TOLERANCE
-        && answer["prediction"] == if churn { "churn" } else { "no_churn" }
-        && answer["churn_prediction"] == u8::from(churn)
+        && answer["prediction"] == outcome
+        && answer["churn_prediction"] == u8::from(outcome == "churn")
         && answer["risk_level"] == risk
         && answer["model_version"] == version
         && answer["customer_id"] == row.customer["customer_id"];
@@ -36,8 +29,6 @@ fn check(row: &GoldenRow, answer: &Value, rule: (f64, f64, f64), version: &str) 
         )
     })
 }
-
-const DEFAULT_RULE: (f64, f64, f64) = (0.5, 0.3, 0.7);
 
 /// Sends every row to /api/v1/predict, CONCURRENCY at a time; returns failures.
 async fn single_mismatches(app: &TestApp, rows: &[GoldenRow], version: &str) -> Vec<String> {

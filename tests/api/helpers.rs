@@ -222,6 +222,23 @@ pub fn without(mut customer: Value, field: &str) -> Value {
     customer
 }
 
+/// The default decision rule: (threshold, medium band, high band).
+pub const DEFAULT_RULE: (f64, f64, f64) = (0.5, 0.3, 0.7);
+
+/// A decision rule written out independently of the service's code:
+/// (`prediction`, `risk_level`) for probability `p`.
+pub fn expected_decision(p: f64, (threshold, medium, high): (f64, f64, f64)) -> (&'static str, &'static str) {
+    let outcome = if p >= threshold { "churn" } else { "no_churn" };
+    let risk = if p >= high {
+        "HIGH"
+    } else if p >= medium {
+        "MEDIUM"
+    } else {
+        "LOW"
+    };
+    (outcome, risk)
+}
+
 /// One line of a golden file: a POSTable customer and scikit-learn's answer.
 #[derive(Debug, Clone)]
 pub struct GoldenRow {

@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use super::helpers::{
-    MAIN_GOLDEN, MAIN_METADATA, MAIN_MODEL, PartialRequest, TIMEOUT, eventually, golden, repo_path, spawn_app,
-    valid_customer,
+    DEFAULT_RULE, MAIN_GOLDEN, MAIN_METADATA, MAIN_MODEL, PartialRequest, TIMEOUT, eventually, expected_decision,
+    golden, repo_path, spawn_app, valid_customer,
 };
 
 const REQUESTS: &str = "churn_http_requests_total";
@@ -143,16 +143,9 @@ async fn predictions_are_counted_by_outcome_and_risk_level() {
     let rows: Vec<_> = golden(MAIN_GOLDEN).into_iter().take(300).collect();
     let mut expected = std::collections::BTreeMap::<(&str, &str), f64>::new();
     for row in &rows {
-        let p = row.probability;
-        let outcome = if p >= 0.5 { "churn" } else { "no_churn" };
-        let risk = if p >= 0.7 {
-            "HIGH"
-        } else if p >= 0.3 {
-            "MEDIUM"
-        } else {
-            "LOW"
-        };
-        *expected.entry((outcome, risk)).or_default() += 1.0;
+        *expected
+            .entry(expected_decision(row.probability, DEFAULT_RULE))
+            .or_default() += 1.0;
     }
     assert!(expected.len() >= 3, "the sample covers several bands: {expected:?}");
     let customers: Vec<&Value> = rows.iter().map(|r| &r.customer).collect();

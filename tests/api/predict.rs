@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use super::helpers::{
-    MAIN_GOLDEN, PARITY_TOLERANCE, golden, spawn_app, spawn_app_with, valid_customer, valid_customer_aliased, with,
-    without,
+    DEFAULT_RULE, MAIN_GOLDEN, PARITY_TOLERANCE, expected_decision, golden, spawn_app, spawn_app_with, valid_customer,
+    valid_customer_aliased, with, without,
 };
 
 fn probability(answer: &Value) -> f64 {
@@ -19,16 +19,9 @@ async fn predict_returns_probability_decision_risk_and_model_version() {
     let answer = app.predict_ok(&valid_customer()).await;
     let p = probability(&answer);
     assert!((0.0..=1.0).contains(&p), "{answer}");
-    let churn = p >= 0.5;
-    assert_eq!(answer["prediction"], if churn { "churn" } else { "no_churn" });
-    assert_eq!(answer["churn_prediction"], u8::from(churn));
-    let risk = if p >= 0.7 {
-        "HIGH"
-    } else if p >= 0.3 {
-        "MEDIUM"
-    } else {
-        "LOW"
-    };
+    let (outcome, risk) = expected_decision(p, DEFAULT_RULE);
+    assert_eq!(answer["prediction"], outcome);
+    assert_eq!(answer["churn_prediction"], u8::from(outcome == "churn"));
     assert_eq!(answer["risk_level"], risk);
     assert_eq!(answer["model_version"], "1.0.0");
     assert!(
