@@ -60,6 +60,9 @@ for v in $(compgen -e); do
   esac
 done
 export CHURN_HOST=127.0.0.1
+# Request lines as the container writes them (the Dockerfile and k8s set
+# LOG_FORMAT=json); `text` is for a person at a terminal.
+export LOG_FORMAT=json
 
 # ---- cleanup: stop only what this script started --------------------------
 pids=()

@@ -51,8 +51,9 @@ for v in $(compgen -e); do
   case $v in CHURN_* | PORT | LOG_LEVEL | LOG_FORMAT | MODEL_PATH | API_KEYS) unset "$v" ;; esac
 done
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# JSON lines, as the container writes them.
 # shellcheck disable=SC2086 # PROFILE_SERVER_ENV is a list of VAR=value words
-env CHURN_HOST=127.0.0.1 PORT=$port LOG_LEVEL=$level ${PROFILE_SERVER_ENV:-} target/release/churn-serve \
+env CHURN_HOST=127.0.0.1 PORT=$port LOG_LEVEL=$level LOG_FORMAT=json ${PROFILE_SERVER_ENV:-} target/release/churn-serve \
   >/dev/null 2>"$out/server.log" &
 server=$!
 pids+=("$server")

@@ -3,7 +3,7 @@
 //! each `from_fn` layer clones the inner service and boxes a future per
 //! request.
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -43,6 +43,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
             request_id,
             status: response.status(),
             latency: elapsed,
+            at: SystemTime::now(),
         });
     }
     response

@@ -75,6 +75,21 @@ impl Process {
         process
     }
 
+    /// `start` for `LOG_FORMAT=text`: the port comes from the ready line's
+    /// `port=` field.
+    pub fn start_text(mut cmd: Command) -> Process {
+        cmd.env("LOG_FORMAT", "text");
+        let mut process = Process::spawn(cmd);
+        let ready = process.wait_for_text(" ready ", TIMEOUT);
+        let port = ready
+            .split_whitespace()
+            .find_map(|field| field.strip_prefix("port="))
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the ready line names the port: {ready}"));
+        process.port = Some(port);
+        process
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -85,25 +100,32 @@ impl Process {
 
     /// Waits for a JSON log line whose message is `message`.
     pub fn wait_for_log(&mut self, message: &str, within: Duration) -> Value {
+        let line = self.wait_for_line(message, within, |line| {
+            serde_json::from_str::<Value>(line).is_ok_and(|v| v["message"] == message)
+        });
+        serde_json::from_str(&line).expect("checked above")
+    }
+
+    /// Waits for a text (`LOG_FORMAT=text`) log line containing `needle`.
+    pub fn wait_for_text(&mut self, needle: &str, within: Duration) -> String {
+        self.wait_for_line(needle, within, |line| line.contains(needle))
+    }
+
+    fn wait_for_line(&mut self, what: &str, within: Duration, wanted: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + within;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    if let Ok(v) = serde_json::from_str::<Value>(&line)
-                        && v["message"] == message
-                    {
-                        return v;
-                    }
-                }
+                Ok(line) if wanted(&line) => return line,
+                Ok(_) => {}
                 Err(RecvTimeoutError::Timeout) => panic!(
-                    "no `{message}` log line within {within:?}; stderr so far:\n{}",
+                    "no `{what}` log line within {within:?}; stderr so far:\n{}",
                     self.stderr_text()
                 ),
                 Err(RecvTimeoutError::Disconnected) => {
                     let status = self.wait_exit(TIMEOUT);
                     panic!(
-                        "the process exited ({status}) before logging `{message}`; stderr:\n{}",
+                        "the process exited ({status}) before logging `{what}`; stderr:\n{}",
                         self.stderr_text()
                     )
                 }

@@ -25,9 +25,64 @@ fn each_request_is_logged_within_a_second_with_its_fields_and_no_customer_data()
         Some(36),
         "a generated UUID: {line}"
     );
+    assert_eq!(line["level"], "INFO", "{line}");
+    assert_eq!(line["target"], "churn_serve::access", "{line}");
+    assert_same_layout_as_tracing_lines(&server.stderr_lines());
     let text = server.stderr_text();
     assert!(!text.contains("87654"), "customer data reached the log:\n{text}");
     assert!(!text.contains("Female"), "customer data reached the log:\n{text}");
+}
+
+/// The request line is serialized by the service itself (cheaper than
+/// tracing's JSON formatter), so log collectors must not see a difference:
+/// the same keys in the same places around the fields and the same
+/// timestamp shape as the `ready` line, which tracing wrote.
+fn assert_same_layout_as_tracing_lines(stderr: &[String]) {
+    let raw = |message: &str| {
+        let needle = format!(r#""message":"{message}""#);
+        stderr.iter().find(|l| l.contains(&needle)).cloned().expect(message)
+    };
+    let (ours, theirs) = (raw("request served"), raw("ready"));
+    assert_eq!(skeleton(&ours), skeleton(&theirs), "{ours}\nvs\n{theirs}");
+}
+
+/// The line with digits zeroed, the message and the fields between message
+/// and target cut out: `{"timestamp":"0000-00-00T…Z","level":"INFO","message":…,"target":…}`.
+fn skeleton(line: &str) -> String {
+    let zeroed: String = line.chars().map(|c| if c.is_ascii_digit() { '0' } else { c }).collect();
+    let head = zeroed.find(r#","message":"#).expect("a message key");
+    let tail = zeroed
+        .rfind(r#","target":"churn_serve::"#)
+        .expect("a trailing target key");
+    format!(
+        "{}…{}",
+        &zeroed[..head],
+        &zeroed[tail..zeroed.len() - 1].split(':').next().unwrap()
+    )
+}
+
+#[test]
+fn text_format_request_lines_carry_the_same_fields() {
+    let mut server = Process::start_text(binary::command());
+    let (status, _) = http(server.port(), "POST", "/api/v1/predict", Some(&valid_customer()));
+    assert_eq!(status, 200);
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(TIMEOUT).code(), Some(0));
+    let stderr = server.final_stderr().join("\n");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("request served") && l.contains("POST"))
+        .unwrap_or_else(|| panic!("no request line: {stderr}"));
+    for field in [
+        "INFO",
+        "method=POST",
+        r#"route="/api/v1/predict""#,
+        "request_id=",
+        "status=200",
+        "latency_ms=",
+    ] {
+        assert!(line.contains(field), "{field} missing: {line}");
+    }
 }
 
 #[test]
