@@ -1,7 +1,9 @@
 //! A fixed pool of inference threads, each owning its own ONNX session, fed
 //! by one bounded queue. A free worker takes everything waiting (up to
 //! `max_batch_rows`) and runs it as one ONNX call: at low load a request runs
-//! alone at once; under load, batching makes per-row cost small.
+//! alone at once; under load, batching makes per-row cost small. A request
+//! larger than one worker's share is split into chunks that run on different
+//! workers, never merged back into one call.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -47,6 +49,10 @@ struct Job {
     rows: Vec<Customer>,
     reply: Reply,
     queued_at: Instant,
+    /// One chunk of a split request: sized as one worker's share, so it runs
+    /// alone. Gathered together, the chunks of a lone large request all went
+    /// to the first worker to wake while the others stayed idle.
+    chunk: bool,
 }
 
 pub struct InferencePool {
@@ -94,12 +100,17 @@ impl InferencePool {
         share.div_ceil(group) * group
     }
 
-    fn enqueue(&self, rows: Vec<Customer>) -> Result<oneshot::Receiver<Result<Vec<f64>, PredictError>>, PredictError> {
+    fn enqueue(
+        &self,
+        rows: Vec<Customer>,
+        chunk: bool,
+    ) -> Result<oneshot::Receiver<Result<Vec<f64>, PredictError>>, PredictError> {
         let (reply, answer) = oneshot::channel();
         match self.queue.try_send(Job {
             rows,
             reply,
             queued_at: Instant::now(),
+            chunk,
         }) {
             Ok(()) => {
                 self.bell.job_queued(self.queue.len());
@@ -118,10 +129,11 @@ impl Predictor for InferencePool {
 
     fn predict_grouped(&self, mut rows: Vec<Customer>, group: usize) -> PredictFuture {
         let size = self.chunk_size(rows.len(), group.max(1));
+        let chunked = size < rows.len();
         let mut answers = Vec::new();
         while !rows.is_empty() {
             let rest = rows.split_off(size.min(rows.len()));
-            match self.enqueue(std::mem::replace(&mut rows, rest)) {
+            match self.enqueue(std::mem::replace(&mut rows, rest), chunked) {
                 Ok(answer) => answers.push(answer),
                 Err(e) => return Box::pin(async move { Err(e) }),
             }
@@ -173,8 +185,12 @@ impl<S: Scorer> Worker<S> {
     }
 
     /// Takes waiting jobs until the row budget is spent; a job that does not
-    /// fit is carried to the next batch rather than put back.
+    /// fit, or a chunk (which runs alone), is carried to the next batch
+    /// rather than put back.
     fn gather(&self, first: Job, carry: &mut Option<Job>) -> Vec<Job> {
+        if first.chunk {
+            return vec![first];
+        }
         let deadline = Instant::now() + self.config.batch_wait;
         let mut rows = first.rows.len();
         let mut batch = vec![first];
@@ -185,7 +201,7 @@ impl<S: Scorer> Worker<S> {
                 self.jobs.recv_deadline(deadline).ok()
             };
             let Some(job) = next else { break };
-            if rows + job.rows.len() > self.config.max_batch_rows {
+            if job.chunk || rows + job.rows.len() > self.config.max_batch_rows {
                 *carry = Some(job);
                 break;
             }
@@ -374,6 +390,75 @@ mod tests {
             gate.send(()).unwrap();
             assert_eq!(answer.await.unwrap(), [0.7]);
         });
+    }
+
+    /// Reports `(worker, batch size)`, then waits for its own gate.
+    struct Tagged {
+        id: usize,
+        sizes: mpsc::Sender<(usize, usize)>,
+        gate: mpsc::Receiver<()>,
+    }
+
+    impl Scorer for Tagged {
+        fn score(&mut self, rows: &[&Customer]) -> Result<Vec<f64>, ModelError> {
+            self.sizes.send((self.id, rows.len())).unwrap();
+            self.gate.recv().unwrap();
+            Ok(rows.iter().map(|_| self.id as f64).collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_chunks_of_a_large_request_run_on_different_workers_not_as_one_call() {
+        let (sizes_tx, sizes) = mpsc::channel();
+        let (gates, workers): (Vec<_>, Vec<_>) = (0..2)
+            .map(|id| {
+                let (gate, gate_rx) = mpsc::channel();
+                let sizes = sizes_tx.clone();
+                (
+                    gate,
+                    Tagged {
+                        id,
+                        sizes,
+                        gate: gate_rx,
+                    },
+                )
+            })
+            .unzip();
+        let config = PoolConfig {
+            queue_capacity: 64,
+            max_batch_rows: 1024,
+            batch_wait: Duration::ZERO,
+            ring_fallback: Duration::from_secs(3600),
+        };
+        let pool = InferencePool::start(workers, config, Arc::new(Metrics::new()));
+        // Both workers busy, one single-row request each.
+        let first = pool.predict(vec![customer(300)]);
+        let (x, _) = sizes.recv_timeout(TIMEOUT).unwrap();
+        let second = pool.predict(vec![customer(301)]);
+        let (y, _) = sizes.recv_timeout(TIMEOUT).unwrap();
+        assert_ne!(x, y);
+        // 1000 rows fit one call (1024) but are queued as two chunks of 500.
+        let large = pool.predict((0..1000).map(|_| customer(400)).collect());
+        gates[x].send(()).unwrap();
+        assert_eq!(
+            sizes.recv_timeout(TIMEOUT).unwrap(),
+            (x, 500),
+            "the freed worker takes one chunk"
+        );
+        gates[y].send(()).unwrap();
+        assert_eq!(
+            sizes.recv_timeout(TIMEOUT).unwrap(),
+            (y, 500),
+            "the other worker takes the other"
+        );
+        gates[x].send(()).unwrap();
+        gates[y].send(()).unwrap();
+        let answers = large.await.unwrap();
+        assert_eq!(answers.len(), 1000);
+        assert_eq!(answers[0], x as f64, "the first chunk answers the first rows");
+        assert_eq!(answers[999], y as f64);
+        assert_eq!(first.await.unwrap(), [x as f64]);
+        assert_eq!(second.await.unwrap(), [y as f64]);
     }
 
     #[tokio::test]
