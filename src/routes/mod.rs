@@ -42,7 +42,7 @@ pub fn app(state: AppState) -> Router {
                 // Inside the request-id layers (the line carries the id), outside
                 // the timeout and body limit (their rejections are counted too).
                 .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
-                .layer(cors(&state.security.cors_allowed_origins))
+                .option_layer(cors(&state.security.cors_allowed_origins))
                 .layer(middleware::from_fn(render_errors))
                 // Its bare 504 gets the JSON error body from render_errors.
                 .layer(TimeoutLayer::with_status_code(
@@ -83,17 +83,19 @@ fn open_routes() -> Router<AppState> {
         .merge(docs::swagger_ui())
 }
 
-/// CORS is off unless origins are configured (validated at startup).
-fn cors(origins: &[String]) -> CorsLayer {
+/// CORS is off unless origins are configured (validated at startup). Off
+/// means no layer at all: an empty `CorsLayer` still added three `Vary`
+/// headers to every response and answered preflights itself.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
     if origins.is_empty() {
-        return CorsLayer::new();
+        return None;
     }
     let allow = if origins.iter().any(|o| o == "*") {
         AllowOrigin::any()
     } else {
         AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
     };
-    CorsLayer::new()
+    let layer = CorsLayer::new()
         .allow_origin(allow)
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([
@@ -101,5 +103,6 @@ fn cors(origins: &[String]) -> CorsLayer {
             header::AUTHORIZATION,
             HeaderName::from_static(auth::API_KEY_HEADER),
         ])
-        .expose_headers([HeaderName::from_static(telemetry::REQUEST_ID_HEADER)])
+        .expose_headers([HeaderName::from_static(telemetry::REQUEST_ID_HEADER)]);
+    Some(layer)
 }
