@@ -177,9 +177,9 @@ pub fn access_log(record: AccessRecord) {
 }
 
 /// The JSON request line in the layout of the other JSON lines (tracing's
-/// `json().flatten_event(true)`), serialized directly: going through
-/// tracing's JSON formatter cost the log thread ~10k instructions per line,
-/// most of it generic field visiting; this costs a fraction of that.
+/// `json().flatten_event(true)`), serialized directly: the log thread spends
+/// about half the CPU per line that tracing's JSON formatter took (measured
+/// at 64 connections: 0.36–0.55 µs against 0.76–0.83 µs per request).
 #[derive(Serialize)]
 struct JsonAccessLine<'a> {
     #[serde(serialize_with = "rfc3339_micros")]

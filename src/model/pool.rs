@@ -289,15 +289,20 @@ mod tests {
         parse_customer(&body, &[]).unwrap()
     }
 
-    fn pool(capacity: usize) -> (InferencePool, mpsc::Receiver<usize>, mpsc::Sender<()>) {
-        let (sizes_tx, sizes) = mpsc::channel();
-        let (gate, gate_rx) = mpsc::channel();
-        let config = PoolConfig {
-            queue_capacity: capacity,
+    /// No batch wait, 1024 rows per call, and a fallback too long to matter.
+    fn config(queue_capacity: usize) -> PoolConfig {
+        PoolConfig {
+            queue_capacity,
             max_batch_rows: 1024,
             batch_wait: Duration::ZERO,
             ring_fallback: Duration::from_secs(3600),
-        };
+        }
+    }
+
+    fn pool(capacity: usize) -> (InferencePool, mpsc::Receiver<usize>, mpsc::Sender<()>) {
+        let (sizes_tx, sizes) = mpsc::channel();
+        let (gate, gate_rx) = mpsc::channel();
+        let config = config(capacity);
         let pool = InferencePool::start(
             vec![Gated {
                 sizes: sizes_tx,
@@ -372,10 +377,8 @@ mod tests {
         let (sizes_tx, sizes) = mpsc::channel();
         let (gate, gate_rx) = mpsc::channel();
         let config = PoolConfig {
-            queue_capacity: 64,
-            max_batch_rows: 1024,
-            batch_wait: Duration::ZERO,
             ring_fallback: Duration::from_millis(5),
+            ..config(64)
         };
         let scorer = Gated {
             sizes: sizes_tx,
@@ -424,13 +427,7 @@ mod tests {
                 )
             })
             .unzip();
-        let config = PoolConfig {
-            queue_capacity: 64,
-            max_batch_rows: 1024,
-            batch_wait: Duration::ZERO,
-            ring_fallback: Duration::from_secs(3600),
-        };
-        let pool = InferencePool::start(workers, config, Arc::new(Metrics::new()));
+        let pool = InferencePool::start(workers, config(64), Arc::new(Metrics::new()));
         // Both workers busy, one single-row request each.
         let first = pool.predict(vec![customer(300)]);
         let (x, _) = sizes.recv_timeout(TIMEOUT).unwrap();
@@ -478,10 +475,8 @@ mod tests {
     #[tokio::test]
     async fn a_pool_without_workers_reports_stopped() {
         let config = PoolConfig {
-            queue_capacity: 4,
             max_batch_rows: 8,
-            batch_wait: Duration::ZERO,
-            ring_fallback: Duration::from_secs(3600),
+            ..config(4)
         };
         let pool = InferencePool::start(Vec::<Gated>::new(), config, Arc::new(Metrics::new()));
         assert!(matches!(

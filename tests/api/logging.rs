@@ -61,14 +61,18 @@ fn skeleton(line: &str) -> String {
     )
 }
 
-#[test]
-fn text_format_request_lines_carry_the_same_fields() {
-    let mut server = Process::start_text(binary::command());
+/// One prediction, then SIGTERM: everything the server wrote to stderr.
+fn stderr_after_one_prediction(mut server: Process) -> String {
     let (status, _) = http(server.port(), "POST", "/api/v1/predict", Some(&valid_customer()));
     assert_eq!(status, 200);
     server.signal("TERM");
     assert_eq!(server.wait_exit(TIMEOUT).code(), Some(0));
-    let stderr = server.final_stderr().join("\n");
+    server.final_stderr().join("\n")
+}
+
+#[test]
+fn text_format_request_lines_carry_the_same_fields() {
+    let stderr = stderr_after_one_prediction(Process::start_text(binary::command()));
     let line = stderr
         .lines()
         .find(|l| l.contains("request served") && l.contains("POST"))
@@ -87,12 +91,7 @@ fn text_format_request_lines_carry_the_same_fields() {
 
 #[test]
 fn request_lines_still_queued_at_shutdown_are_written_before_exit() {
-    let mut server = Process::start(binary::command());
-    let (status, _) = http(server.port(), "POST", "/api/v1/predict", Some(&valid_customer()));
-    assert_eq!(status, 200);
-    server.signal("TERM");
-    assert_eq!(server.wait_exit(TIMEOUT).code(), Some(0));
-    let stderr = server.final_stderr().join("\n");
+    let stderr = stderr_after_one_prediction(Process::start(binary::command()));
     assert!(stderr.contains("\"request served\""), "{stderr}");
 }
 
@@ -100,12 +99,7 @@ fn request_lines_still_queued_at_shutdown_are_written_before_exit() {
 fn the_access_target_turns_request_lines_off_and_keeps_the_rest() {
     let mut cmd = binary::command();
     cmd.env("LOG_LEVEL", "info,churn_serve::access=warn");
-    let mut server = Process::start(cmd);
-    let (status, _) = http(server.port(), "POST", "/api/v1/predict", Some(&valid_customer()));
-    assert_eq!(status, 200);
-    server.signal("TERM");
-    assert_eq!(server.wait_exit(TIMEOUT).code(), Some(0));
-    let stderr = server.final_stderr().join("\n");
+    let stderr = stderr_after_one_prediction(Process::start(cmd));
     assert!(stderr.contains("\"stopped\""), "other info lines stay: {stderr}");
     assert!(!stderr.contains("request served"), "{stderr}");
 }
