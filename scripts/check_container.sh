@@ -5,7 +5,8 @@
 #      Grafana dashboard's JSON;
 #   2. build the Dockerfile for real with buildah (vfs storage, chroot
 #      isolation) on local stand-ins for its base images, which cannot be
-#      pulled here: debootstrap'ed Debian bookworm roots (cached under .cache/);
+#      pulled here: debootstrap'ed Debian bookworm roots (their .debs are
+#      cached under .cache/container/debs);
 #   3. run the image with podman: /health, non-root UID, `podman healthcheck
 #      run`, golden predictions, JSON logs, image size < 120 MB;
 #   4. scrape it with Debian's Prometheus using the project's own scrape
@@ -29,7 +30,6 @@ fi
 START=$SECONDS
 IMAGE="localhost/churn-serve:ci"
 MAX_IMAGE_BYTES=120000000 # 120 MB
-STANDIN_REV=1             # bump to rebuild the cached stand-in base images
 CACHE="$ROOT/.cache/container"
 VENV="$ROOT/.venv-container"
 
@@ -202,6 +202,13 @@ pass "Grafana dashboard JSON and provisioning (metric names are checked against 
 step "stand-in base images"
 WORK="$(mktemp -d "${TMPDIR:-/var/tmp}/churn-check-container.XXXXXX")"
 mkdir -p "$WORK/graph" "$WORK/run" "$WORK/tmp" "$CACHE"
+# vfs storage keeps a full copy of every layer and of every build stage's
+# root: this stage peaked at 4.2 GB of disk (measured with df, 1 s samples).
+# Say so up front rather than fail halfway with ENOSPC.
+NEED_MB=5000
+avail_mb="$(df -Pm "$WORK" | awk 'NR == 2 {print $4}')"
+echo "free disk under $(dirname "$WORK"): $avail_mb MB (need about $NEED_MB MB)"
+((avail_mb >= NEED_MB)) || fail "only $avail_mb MB free under $(dirname "$WORK"); the image build needs about $NEED_MB MB"
 [[ -e "$ROOT/.cache/.gitignore" ]] || printf '*\n' >"$ROOT/.cache/.gitignore"
 cat >"$WORK/storage.conf" <<EOF
 [storage]
@@ -236,74 +243,76 @@ rust_version="$(rustc --version | awk '{print $2}')"
 rust_pin="$(sed -n 's/.*rust:\([0-9.]*\)-.*/\1/p' <<<"$RUST_BASE")"
 [[ "$rust_version" == "$rust_pin".* || "$rust_version" == "$rust_pin" ]] ||
   echo "note: the builder stand-in uses this machine's Rust $rust_version, the Dockerfile pins $rust_pin"
-key="$(printf '%s\n' "$STANDIN_REV" "$mirror" "$(rustc -vV)" | sha256sum | cut -c1-16)"
-runtime_tar="$CACHE/runtime-$key.tar"
-python_tar="$CACHE/python-$key.tar"
-builder_tar="$CACHE/builder-$key.tar"
+# Only the downloaded .debs are cached (about 100 MB; local re-runs skip the
+# download). The roots themselves are streamed into podman's storage and
+# deleted: cached as tarballs they took 1.3 GB beside the 1.3 GB of imported
+# layers, and a CI run once failed on a full disk while writing them.
+find "$CACHE" -maxdepth 1 -name '*.tar' -delete # left by older versions of this script
+debs="$CACHE/debs"
+mkdir -p "$debs"
+# import_tree DIR IMAGE [--change ...]: DIR's contents become IMAGE's one layer.
+import_tree() {
+  local dir=$1 image=$2
+  shift 2
+  tar -C "$dir" -cf - . | podman import --quiet "$@" - "$image" >/dev/null
+}
 
-if [[ -s "$runtime_tar" && -s "$python_tar" && -s "$builder_tar" ]]; then
-  echo "cached stand-ins $key"
-else
-  find "$CACHE" -maxdepth 1 -name '*.tar' -delete
-  rootfs="$WORK/rootfs"
-  echo "debootstrap bookworm from $mirror"
-  timeout 900 debootstrap --variant=minbase \
-    --include=ca-certificates,netbase,python3,python3-pip,gcc,libc6-dev \
-    bookworm "$rootfs" "$mirror" >"$WORK/debootstrap.log" 2>&1 ||
-    { tail -20 "$WORK/debootstrap.log"; fail "debootstrap"; }
-  # This machine reaches package registries through a TLS proxy whose CA is
-  # in its trust store: the stand-ins trust what the machine trusts, so the
-  # build's own pip and cargo downloads work (the Dockerfile stays standard).
-  cp /usr/local/share/ca-certificates/*.crt "$rootfs/usr/local/share/ca-certificates/" 2>/dev/null || true
-  cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
+rootfs="$WORK/rootfs"
+echo "debootstrap bookworm from $mirror"
+timeout 900 debootstrap --variant=minbase --cache-dir="$debs" \
+  --include=ca-certificates,netbase,python3,python3-pip,gcc,libc6-dev \
+  bookworm "$rootfs" "$mirror" >"$WORK/debootstrap.log" 2>&1 ||
+  { tail -20 "$WORK/debootstrap.log"; fail "debootstrap"; }
+# This machine reaches package registries through a TLS proxy whose CA is
+# in its trust store: the stand-ins trust what the machine trusts, so the
+# build's own pip and cargo downloads work (the Dockerfile stays standard).
+cp /usr/local/share/ca-certificates/*.crt "$rootfs/usr/local/share/ca-certificates/" 2>/dev/null || true
+cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
 
-  # Runtime stand-in, made like distroless cc-debian12 is: the files of a few
-  # Debian packages (no shell, no package manager) and a nonroot user 65532.
-  distroless="$WORK/distroless"
-  mkdir -p "$distroless"
-  for pkg in base-files netbase tzdata libc6 libgcc-s1 gcc-12-base libstdc++6 libssl3; do
-    debs=("$rootfs"/var/cache/apt/archives/"${pkg}"_*.deb)
-    dpkg-deb -x "${debs[0]}" "$distroless"
-  done
-  rm -rf "$distroless"/usr/share/{doc,man,info,lintian,locale}
-  mkdir -p "$distroless"/{tmp,home/nonroot,root,etc/ssl/certs}
-  chmod 1777 "$distroless/tmp"
-  chown 65532:65532 "$distroless/home/nonroot"
-  cp /etc/ssl/certs/ca-certificates.crt "$distroless/etc/ssl/certs/"
-  printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' 'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \
-    'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' >"$distroless/etc/passwd"
-  printf '%s\n' 'root:x:0:' 'nobody:x:65534:' 'tty:x:5:' 'staff:x:50:' 'nonroot:x:65532:' >"$distroless/etc/group"
-  tar -C "$distroless" -cf "$runtime_tar.part" . && mv "$runtime_tar.part" "$runtime_tar"
+# Runtime stand-in, made like distroless cc-debian12 is: the files of a few
+# Debian packages (no shell, no package manager) and a nonroot user 65532.
+distroless="$WORK/distroless"
+mkdir -p "$distroless"
+for pkg in base-files netbase tzdata libc6 libgcc-s1 gcc-12-base libstdc++6 libssl3; do
+  pkg_debs=("$debs/${pkg}"_*.deb)
+  [[ -f "${pkg_debs[0]}" ]] || fail "debootstrap left no $pkg .deb in $debs"
+  dpkg-deb -x "${pkg_debs[0]}" "$distroless"
+done
+rm -rf "$distroless"/usr/share/{doc,man,info,lintian,locale}
+mkdir -p "$distroless"/{tmp,home/nonroot,root,etc/ssl/certs}
+chmod 1777 "$distroless/tmp"
+chown 65532:65532 "$distroless/home/nonroot"
+cp /etc/ssl/certs/ca-certificates.crt "$distroless/etc/ssl/certs/"
+printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' 'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \
+  'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' >"$distroless/etc/passwd"
+printf '%s\n' 'root:x:0:' 'nobody:x:65534:' 'tty:x:5:' 'staff:x:50:' 'nonroot:x:65532:' >"$distroless/etc/group"
+import_tree "$distroless" "$RUNTIME_BASE" --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+  --change 'USER 65532' --change 'WORKDIR /home/nonroot'
+rm -rf "$distroless"
 
-  # python:3.11-slim-bookworm stand-in: the debootstrap root (Debian's
-  # python3 and pip; gcc and libc6-dev ride along for the builder below).
-  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/{doc,man,info}
-  tar -C "$rootfs" -cf "$python_tar.part" . && mv "$python_tar.part" "$python_tar"
+# python:3.11-slim-bookworm stand-in: the debootstrap root (Debian's
+# python3 and pip; gcc and libc6-dev ride along for the builder below).
+rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/{doc,man,info}
+import_tree "$rootfs" "$PYTHON_BASE" --change 'ENV LANG=C.UTF-8' \
+  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' --change 'CMD ["python3"]'
 
-  # rust:<pin>-slim-bookworm stand-in: plus this machine's Rust toolchain,
-  # laid out like the official image (RUSTUP_HOME, CARGO_HOME, PATH).
-  toolchain="$rootfs/usr/local/rustup/toolchains/$rust_version-x86_64-unknown-linux-gnu"
-  mkdir -p "$toolchain/bin" "$toolchain/lib/rustlib" "$rootfs/usr/local/cargo/bin"
-  cp -a "$rust_sysroot"/bin/{cargo,rustc,rustdoc} "$toolchain/bin/"
-  cp -a "$rust_sysroot"/lib/*.so* "$toolchain/lib/"
-  cp -a "$rust_sysroot/lib/rustlib/x86_64-unknown-linux-gnu" "$toolchain/lib/rustlib/"
-  rm -rf "$toolchain/lib/rustlib/x86_64-unknown-linux-gnu/analysis"
-  for b in cargo rustc rustdoc; do
-    ln -s "../../rustup/toolchains/$rust_version-x86_64-unknown-linux-gnu/bin/$b" "$rootfs/usr/local/cargo/bin/$b"
-  done
-  tar -C "$rootfs" -cf "$builder_tar.part" . && mv "$builder_tar.part" "$builder_tar"
-  rm -rf "$rootfs" "$distroless"
-fi
-podman import --quiet --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-  --change 'USER 65532' --change 'WORKDIR /home/nonroot' "$runtime_tar" "$RUNTIME_BASE" >/dev/null
-podman import --quiet --change 'ENV LANG=C.UTF-8' \
-  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-  --change 'CMD ["python3"]' "$python_tar" "$PYTHON_BASE" >/dev/null
-podman import --quiet --change 'ENV RUSTUP_HOME=/usr/local/rustup' --change 'ENV CARGO_HOME=/usr/local/cargo' \
+# rust:<pin>-slim-bookworm stand-in: plus this machine's Rust toolchain,
+# laid out like the official image (RUSTUP_HOME, CARGO_HOME, PATH).
+toolchain="$rootfs/usr/local/rustup/toolchains/$rust_version-x86_64-unknown-linux-gnu"
+mkdir -p "$toolchain/bin" "$toolchain/lib/rustlib" "$rootfs/usr/local/cargo/bin"
+cp -a "$rust_sysroot"/bin/{cargo,rustc,rustdoc} "$toolchain/bin/"
+cp -a "$rust_sysroot"/lib/*.so* "$toolchain/lib/"
+cp -a "$rust_sysroot/lib/rustlib/x86_64-unknown-linux-gnu" "$toolchain/lib/rustlib/"
+rm -rf "$toolchain/lib/rustlib/x86_64-unknown-linux-gnu/analysis"
+for b in cargo rustc rustdoc; do
+  ln -s "../../rustup/toolchains/$rust_version-x86_64-unknown-linux-gnu/bin/$b" "$rootfs/usr/local/cargo/bin/$b"
+done
+import_tree "$rootfs" "$RUST_BASE" --change 'ENV RUSTUP_HOME=/usr/local/rustup' --change 'ENV CARGO_HOME=/usr/local/cargo' \
   --change 'ENV PATH=/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-  --change "ENV RUST_VERSION=$rust_version" "$builder_tar" "$RUST_BASE" >/dev/null
+  --change "ENV RUST_VERSION=$rust_version"
+rm -rf "$rootfs"
 podman images --format '{{.Repository}}:{{.Tag}} {{.Size}}'
-pass "stand-in base images ready ($key)"
+pass "stand-in base images ready"
 
 # ---------------------------------------------------------------------------
 step "build the image (buildah, --pull=never; the release build takes a while)"

@@ -5,6 +5,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 stage() { printf '\n==== %s ====\n' "$*"; }
 
+# Disk is shared and sometimes short; a failing run should show how much was free.
+echo "free disk: $(df -Ph . | awk 'NR == 2 {print $4 " of " $2}') ($PWD)"
+
 stage "ONNX Runtime"
 bash scripts/install_ort.sh
 
