@@ -8,6 +8,7 @@ pub mod healthcheck;
 pub mod metrics;
 pub mod model;
 pub mod routes;
+pub mod server;
 pub mod shutdown;
 pub mod startup;
 pub mod state;

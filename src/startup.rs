@@ -15,6 +15,7 @@ use crate::domain::{Customer, parse_customer};
 use crate::metrics::Metrics;
 use crate::model::{InferencePool, ModelError, ModelInfo, OnnxModel, PoolConfig, runtime, sha256_hex};
 use crate::routes::app;
+use crate::server;
 use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
@@ -84,13 +85,8 @@ impl Application {
             inference_workers = self.settings.worker_count(),
             "ready"
         );
-        // `into_make_service`: each connection gets a cheap clone (one Arc) of
-        // the finished router; serving `Router` directly rebuilds every route
-        // per connection (~40 KB per idle keep-alive connection).
-        let server = axum::serve(self.listener, app(self.state.clone()).into_make_service())
-            .with_graceful_shutdown(stop_accepting);
         tokio::select! {
-            result = server => result?,
+            () = server::serve(self.listener, app(self.state.clone()), stop_accepting) => {}
             () = async { closing.cancelled().await; tokio::time::sleep(grace).await } => {
                 tracing::warn!(grace_secs = grace.as_secs(), "grace period over with requests still in flight");
             }
