@@ -3,7 +3,8 @@
 //! and answers a prediction-shaped JSON body without any model, middleware,
 //! logging or metrics. What the real server loses against this is the cost of
 //! inference, batching and operability; what this loses against the raw ONNX
-//! rate is HTTP itself.
+//! rate is HTTP itself. It serves through the service's own accept loop
+//! (`churn_serve::server::serve`), so both pay the same per-connection costs.
 //!
 //!     cargo run --release --example bare_http -- PORT [HTTP_THREADS]
 //!
@@ -67,7 +68,7 @@ fn main() -> ExitCode {
             .route("/health", get(|| async { "ok" }));
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
         eprintln!("bare_http listening on 127.0.0.1:{port} with {threads} HTTP threads");
-        axum::serve(listener, app).await.expect("serve");
+        churn_serve::server::serve(listener, app, std::future::pending()).await;
     });
     ExitCode::SUCCESS
 }
