@@ -12,8 +12,9 @@
 //!   a client that hangs up. The request body still points into the read
 //!   buffer, so that read allocates a fresh 8 KiB buffer for every request.
 //!   `half_close(true)` skips that read: a client that disconnects mid-request
-//!   is noticed when its answer is written, or by the request timeout, and
-//!   the old service did not notice either.
+//!   is noticed when its answer is written, or by the request timeout (the
+//!   old service did not notice either), and a client that closes only its
+//!   sending side after the request, as `nc -N` does, now gets its answer.
 //!
 //! Together: peak RSS with 1024 connections fell from 71-72 MiB to 58 MiB.
 

@@ -224,3 +224,30 @@ async fn amounts_beyond_float32_never_yield_a_200_without_a_probability() {
     }
     still_healthy(&app).await;
 }
+
+#[tokio::test]
+async fn a_client_that_closes_its_sending_side_after_the_request_still_gets_the_answer() {
+    use std::io::{Read, Write};
+    let app = spawn_app().await;
+    let body = valid_customer().to_string();
+    let request = format!(
+        "POST /api/v1/predict HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let port = app.port;
+    let response = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.set_read_timeout(Some(super::helpers::TIMEOUT)).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        // Half-close, as `nc -N` and some proxies do: "no more requests, answer this one".
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).map(|_| response)
+    })
+    .await
+    .unwrap()
+    .expect("the server answers, then closes");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"churn_probability\""), "{response}");
+    still_healthy(&app).await;
+}
