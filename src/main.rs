@@ -78,9 +78,8 @@ fn serve(settings: Settings) -> Result<(), String> {
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async {
         let app = Application::build(settings).await.map_err(|e| e.to_string())?;
-        app.run_until(shutdown::signal())
-            .await
-            .map_err(|e| format!("server error: {e}"))
+        app.run_until(shutdown::signal()).await;
+        Ok(())
     })
 }
 

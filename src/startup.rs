@@ -60,7 +60,8 @@ impl Application {
     /// Serves until `shutdown` resolves, then: /health turns 503 for
     /// `shutdown_drain_secs` (so load balancers stop routing here), the
     /// listener closes, and in-flight requests get `shutdown_grace_secs`.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    /// Nothing here can fail: accept errors are retried (`server::serve`).
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         let health = self.state.health.clone();
         let drain = Duration::from_secs(self.settings.shutdown_drain_secs);
         let grace = Duration::from_secs(self.settings.shutdown_grace_secs);
@@ -92,7 +93,6 @@ impl Application {
             }
         }
         tracing::info!("stopped");
-        Ok(())
     }
 }
 

@@ -139,9 +139,15 @@ pub struct AccessRecord {
     pub at: SystemTime,
 }
 
+/// The route template for metric labels and request lines; `unmatched` for
+/// 404s, so that random paths cannot explode label cardinality.
+pub fn route_label(route: Option<&MatchedPath>) -> &str {
+    route.map_or("unmatched", |p| p.as_str())
+}
+
 impl AccessRecord {
     fn route(&self) -> &str {
-        self.route.as_ref().map_or("unmatched", |p| p.as_str())
+        route_label(self.route.as_ref())
     }
 
     fn request_id(&self) -> &str {

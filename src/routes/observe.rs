@@ -21,7 +21,7 @@ use crate::telemetry::{self, AccessRecord, REQUEST_ID_HEADER};
 pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     // MatchedPath is an Arc: cloning it costs no allocation per request.
     let matched = request.extensions().get::<MatchedPath>().cloned();
-    let route = matched.as_ref().map_or("unmatched", |p| p.as_str());
+    let route = telemetry::route_label(matched.as_ref());
     let method = request.method().clone();
     let request_id = request.headers().get(REQUEST_ID_HEADER).cloned();
     let m = &state.metrics;

@@ -54,7 +54,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<std::io::Result<()>>>,
+    server: Option<JoinHandle<()>>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -156,8 +156,8 @@ impl TestApp {
         }
     }
 
-    /// Waits (bounded) for the server task to finish and returns its result.
-    pub async fn stopped(&mut self, within: Duration) -> std::io::Result<()> {
+    /// Waits (bounded) for the server task to finish.
+    pub async fn stopped(&mut self, within: Duration) {
         let server = self.server.take().expect("server still owned");
         tokio::time::timeout(within, server)
             .await
