@@ -152,12 +152,21 @@ start_server() { # name, then extra VAR=value settings
   shift
   port=$(free_port)
   # shellcheck disable=SC2086 # BENCH_SERVER_ENV is a list of VAR=value words
-  env PORT="$port" "$@" ${BENCH_SERVER_ENV:-} "$server_bin" >/dev/null 2>"$out/server-$name.log" &
+  launch "$name" "($*)" env PORT="$port" "$@" ${BENCH_SERVER_ENV:-} "$server_bin"
+}
+launch() { # name, description, then the command (listening on $port)
+  local name=$1 what=$2
+  shift 2
+  "$@" >/dev/null 2>"$out/server-$name.log" &
   server_pid=$!
   pids+=("$server_pid")
   python3 "$helpers/startup_probe.py" --wait "$port" 30 ||
     { tail -5 "$out/server-$name.log" >&2; die "server $name did not become healthy"; }
-  echo "server $name: pid $server_pid on 127.0.0.1:$port ($*)" >&2
+  echo "server $name: pid $server_pid on 127.0.0.1:$port $what" >&2
+}
+warm_up() { # [file for wrk's output]: single predictions at 64 connections
+  BENCH_BODY=$out/single.json timeout $((warmup + 30)) wrk -t2 -c64 -d"${warmup}s" -s "$helpers/post.lua" \
+    "http://127.0.0.1:$port/api/v1/predict" >"${1:-/dev/null}" 2>&1 || die "warm-up failed"
 }
 stop_server() { # name
   kill -TERM "$server_pid" 2>/dev/null || true
@@ -209,8 +218,7 @@ run_wrk() {
 stage "HTTP: default config, LOG_LEVEL=info, stderr to $out/server-main.log"
 start_server main LOG_LEVEL=info
 echo "warm-up: ${warmup}s at 64 connections" >&2
-BENCH_BODY=$out/single.json timeout $((warmup + 30)) wrk -t2 -c64 -d"${warmup}s" -s "$helpers/post.lua" \
-  "http://127.0.0.1:$port/api/v1/predict" >"$out/warmup.wrk.txt" 2>&1 || die "warm-up failed"
+warm_up "$out/warmup.wrk.txt"
 for c in 1 16 64 256; do
   run_wrk "single_$c" "single" "$c" 1 "$out/single.json"
 done
@@ -220,8 +228,7 @@ stop_server main
 
 stage "HTTP: LOG_LEVEL=warn (logging cost)"
 start_server warn LOG_LEVEL=warn
-BENCH_BODY=$out/single.json timeout $((warmup + 30)) wrk -t2 -c64 -d"${warmup}s" -s "$helpers/post.lua" \
-  "http://127.0.0.1:$port/api/v1/predict" >/dev/null 2>&1 || die "warm-up failed"
+warm_up
 run_wrk single_64_warn "single, LOG_LEVEL=warn" 64 1 "$out/single.json"
 stop_server warn
 
@@ -233,12 +240,8 @@ stop_server overload
 
 stage "HTTP ceiling: bare axum handler (same JSON parsing, no model, no middleware)"
 port=$(free_port)
-"$bare_bin" "$port" >/dev/null 2>"$out/server-bare.log" &
-server_pid=$!
-pids+=("$server_pid")
-python3 "$helpers/startup_probe.py" --wait "$port" 30 || die "bare_http did not start"
-BENCH_BODY=$out/single.json timeout $((warmup + 30)) wrk -t2 -c64 -d"${warmup}s" -s "$helpers/post.lua" \
-  "http://127.0.0.1:$port/api/v1/predict" >/dev/null 2>&1 || die "warm-up failed"
+launch bare "(examples/bare_http)" "$bare_bin" "$port"
+warm_up
 run_wrk bare_64 "HTTP ceiling (bare axum, no model)" 64 1 "$out/single.json"
 stop_server bare
 
