@@ -29,6 +29,7 @@ pub const KEYS: &[&str] = &[
     "queue_capacity",
     "max_batch_rows",
     "batch_wait_us",
+    "worker_slice_us",
     "shutdown_drain_secs",
     "shutdown_grace_secs",
     "log_level",
@@ -79,6 +80,9 @@ pub struct Settings {
     pub queue_capacity: usize,
     pub max_batch_rows: usize,
     pub batch_wait_us: u64,
+    /// Scheduler slice for the inference threads (Linux 6.12+); 0 = the
+    /// kernel's default. See `model::sched`.
+    pub worker_slice_us: u64,
     pub shutdown_drain_secs: u64,
     pub shutdown_grace_secs: u64,
     pub log_level: String,
@@ -109,6 +113,7 @@ impl Default for Settings {
             queue_capacity: 256,
             max_batch_rows: 1024,
             batch_wait_us: 0,
+            worker_slice_us: 100,
             shutdown_drain_secs: 0,
             shutdown_grace_secs: 25,
             log_level: "info".into(),
@@ -170,6 +175,16 @@ impl Settings {
         positive("intra_op_threads", self.intra_op_threads as u64)?;
         positive("queue_capacity", self.queue_capacity as u64)?;
         positive("max_batch_rows", self.max_batch_rows as u64)?;
+        check(
+            "worker_slice_us",
+            self.worker_slice_us == 0 || (100..=100_000).contains(&self.worker_slice_us),
+            || {
+                format!(
+                    "{} is not 0 or in the kernel's range 100..=100000",
+                    self.worker_slice_us
+                )
+            },
+        )?;
         check("model_path", !self.model_path.as_os_str().is_empty(), || {
             "must not be empty".into()
         })?;

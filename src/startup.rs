@@ -142,6 +142,7 @@ pub fn load_engine(settings: &Settings, metrics: Arc<Metrics>) -> Result<(Infere
         max_batch_rows: settings.max_batch_rows,
         batch_wait: Duration::from_micros(settings.batch_wait_us),
         ring_fallback: crate::model::RING_FALLBACK,
+        worker_slice: Duration::from_micros(settings.worker_slice_us),
     };
     Ok((InferencePool::start(models, config, metrics), info))
 }

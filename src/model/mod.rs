@@ -5,6 +5,7 @@ mod metadata;
 mod onnx;
 mod pool;
 pub mod runtime;
+pub mod sched;
 mod wakeup;
 
 use std::future::Future;

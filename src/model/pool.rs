@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError};
 use tokio::sync::oneshot;
 
+use super::sched::{SliceOutcome, request_slice};
 use super::wakeup::{Doorbell, doorbell};
 use super::{ModelError, OnnxModel, PredictError, PredictFuture, Predictor};
 use crate::domain::Customer;
@@ -29,6 +30,9 @@ pub struct PoolConfig {
     /// bound on a deferred ring's delay when a runtime thread stays busy
     /// (e.g. a flood of other requests) and never goes idle.
     pub ring_fallback: Duration,
+    /// Scheduler slice each worker asks for (see `sched`); zero keeps the
+    /// kernel's default.
+    pub worker_slice: Duration,
 }
 
 /// What a worker runs: one model call over a batch of rows. `OnnxModel` in
@@ -68,12 +72,17 @@ impl InferencePool {
         let (queue, jobs) = crossbeam_channel::bounded(config.queue_capacity);
         let workers = models.len();
         let (bell, rung) = doorbell(workers, config.queue_capacity);
+        let (outcomes, slices) = std::sync::mpsc::channel();
         for (i, model) in models.into_iter().enumerate() {
             let (jobs, rung, config) = (jobs.clone(), rung.clone(), config.clone());
-            let metrics = metrics.clone();
+            let (metrics, outcomes) = (metrics.clone(), outcomes.clone());
             std::thread::Builder::new()
                 .name(format!("inference-{i}"))
                 .spawn(move || {
+                    if !config.worker_slice.is_zero() {
+                        let _ = outcomes.send(request_slice(config.worker_slice));
+                    }
+                    drop(outcomes);
                     Worker {
                         model,
                         jobs,
@@ -85,6 +94,8 @@ impl InferencePool {
                 })
                 .expect("spawning an inference thread");
         }
+        drop(outcomes);
+        report_slices(config.worker_slice, slices.iter());
         InferencePool {
             queue,
             bell,
@@ -155,6 +166,37 @@ impl Drop for InferencePool {
         drop(std::mem::replace(&mut self.queue, crossbeam_channel::bounded(0).0));
         self.bell.ring(self.workers);
     }
+}
+
+/// One line for all workers: a slice that did not take is worth a warning
+/// (more 503s under load), one that did only a debug line.
+fn report_slices(slice: Duration, outcomes: impl Iterator<Item = SliceOutcome>) {
+    let slice_us = slice.as_micros() as u64;
+    let mut applied = 0;
+    for outcome in outcomes {
+        match outcome {
+            SliceOutcome::Applied => applied += 1,
+            SliceOutcome::Ignored { kernel_reports } => {
+                let kernel_us = kernel_reports.as_micros() as u64;
+                return tracing::warn!(
+                    slice_us,
+                    kernel_us,
+                    "the kernel ignored the inference threads' scheduler slice (needs Linux 6.12 or later)"
+                );
+            }
+            SliceOutcome::Failed(e) => {
+                return tracing::warn!(slice_us, error = %e, "cannot set the inference threads' scheduler slice");
+            }
+            SliceOutcome::Unsupported => {
+                return tracing::warn!(slice_us, "scheduler slices are only supported on Linux");
+            }
+        }
+    }
+    tracing::debug!(
+        slice_us,
+        workers = applied,
+        "inference threads use a short scheduler slice"
+    );
 }
 
 struct Worker<S> {
@@ -296,6 +338,7 @@ mod tests {
             max_batch_rows: 1024,
             batch_wait: Duration::ZERO,
             ring_fallback: Duration::from_secs(3600),
+            worker_slice: Duration::ZERO,
         }
     }
 

@@ -94,3 +94,48 @@ async fn large_batches_are_split_across_workers_and_keep_request_order() {
         "1000 rows with max_batch_rows=64 took only {calls} calls"
     );
 }
+
+/// `se.slice` of every thread of this process named `inference-*`, in ns.
+fn inference_thread_slices() -> Vec<u64> {
+    let tasks = std::fs::read_dir("/proc/self/task").expect("/proc is mounted");
+    tasks
+        .filter_map(|task| {
+            let dir = task.ok()?.path();
+            let comm = std::fs::read_to_string(dir.join("comm")).ok()?;
+            if !comm.starts_with("inference-") {
+                return None;
+            }
+            let sched = std::fs::read_to_string(dir.join("sched")).ok()?;
+            let line = sched.lines().find(|l| l.starts_with("se.slice"))?;
+            line.split(':').nth(1)?.trim().parse().ok()
+        })
+        .collect()
+}
+
+fn kernel_has_custom_slices() -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|p| p.parse::<u32>().ok());
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (6, 12)
+}
+
+#[tokio::test]
+async fn every_inference_thread_runs_with_the_configured_scheduler_slice() {
+    if !kernel_has_custom_slices() {
+        eprintln!("skipped: custom scheduler slices need Linux 6.12 or later");
+        return;
+    }
+    // 250 µs is used by no other test server in this process, so the
+    // threads counted are this server's.
+    let _app = spawn_app_with(|s| {
+        s.workers = 3;
+        s.worker_slice_us = 250;
+    })
+    .await;
+    let ours = inference_thread_slices()
+        .into_iter()
+        .filter(|&ns| ns == 250_000)
+        .count();
+    assert_eq!(ours, 3, "slices of inference threads: {:?}", inference_thread_slices());
+}
