@@ -11,7 +11,11 @@
 #   4. wrk: single predictions at 1/16/64/256 connections, batches of 100
 #      (16 conns) and 1000 rows (4 conns); the 64-conn run again with
 #      LOG_LEVEL=warn; an overload run (small queue, 1024 connections); the
-#      HTTP ceiling: examples/bare_http (same JSON parsing, no model) at 64
+#      HTTP ceiling: examples/bare_http (same JSON parsing, no model) at 64;
+#      when perf works, server instructions per request in separate 64-conn
+#      runs (perf slows the runs it watches)
+#   5. paired rounds for the ratio targets: raw rate, single @64, batch 1000
+#      and overload back to back, BENCH_ROUNDS times; targets use the median
 # and writes benches/results.md (printed at the end). Logs, raw wrk output
 # and results.jsonl stay in target/bench/.
 #
@@ -19,7 +23,7 @@
 # started here is stopped on exit. Knobs (env): BENCH_DURATION (10 s per wrk
 # run), BENCH_WARMUP (3), BENCH_RAW_SECS (5), BENCH_STARTUP_RUNS (5),
 # BENCH_CRITERION (1), BENCH_CRITERION_SECS (2), BENCH_OVERLOAD_CONNS (1024),
-# BENCH_OVERLOAD_QUEUE (16), BENCH_NOTE (a line added to the results),
+# BENCH_OVERLOAD_QUEUE (16), BENCH_ROUNDS (5), BENCH_ROUND_SECS (4), BENCH_NOTE (a line added to the results),
 # BENCH_SERVER_ENV (extra server settings for every server started, e.g.
 # "CHURN_WORKERS=1 CHURN_BATCH_WAIT_US=100", recorded in the results),
 # BENCH_SERVER_BIN (another server binary, e.g. a patched build, to compare;
@@ -39,6 +43,8 @@ criterion_secs=${BENCH_CRITERION_SECS:-2}
 overload_conns=${BENCH_OVERLOAD_CONNS:-1024}
 overload_queue=${BENCH_OVERLOAD_QUEUE:-16}
 overload_timeout=5
+rounds=${BENCH_ROUNDS:-5}
+round_secs=${BENCH_ROUND_SECS:-4}
 out=$root/target/bench
 results=$out/results.jsonl
 results_md=${BENCH_RESULTS_MD:-$root/benches/results.md}
@@ -125,8 +131,9 @@ fi
 
 # ---- 2. raw in-process rate, same cores, same run ------------------------------
 stage "raw in-process rate: threads=$nproc"
-timeout $((raw_secs * 4 + 60)) "$raw_bin" --threads "$nproc" --rows 1,1000 --secs "$raw_secs" | tee "$out/raw.txt"
-python3 - "$out/raw.txt" >>"$results" <<'PY'
+raw_rate() { # seconds per row count, [round]: one result line per row count
+  timeout $(($1 * 4 + 60)) "$raw_bin" --threads "$nproc" --rows 1,1000 --secs "$1" | tee "$out/raw.txt"
+  python3 - "$out/raw.txt" "${2:-0}" >>"$results" <<'PY'
 import json, sys
 for line in open(sys.argv[1]):
     if line.startswith("raw "):
@@ -134,8 +141,11 @@ for line in open(sys.argv[1]):
         print(json.dumps({"kind": "raw", "threads": int(kv["threads"]), "rows": int(kv["rows"]),
                           "calls_per_sec": float(kv["calls_per_sec"]), "rows_per_sec": float(kv["rows_per_sec"]),
                           "p50_us": int(kv["p50_us"]), "p99_us": int(kv["p99_us"]),
-                          "cpu_us_per_call": float(kv.get("cpu_us_per_call", "nan"))}))
+                          "cpu_us_per_call": float(kv.get("cpu_us_per_call", "nan")),
+                          "round": int(sys.argv[2])}))
 PY
+}
+raw_rate "$raw_secs"
 
 # ---- 3. startup time -----------------------------------------------------------
 stage "start to first healthy answer ($startup_runs runs)"
@@ -193,8 +203,11 @@ run_wrk() {
   echo "wrk $label: $conns conns, $threads threads, ${duration}s, $path" >&2
   local cpu0 cpu1 perf_pid=""
   rm -f "$out/$name.perf"
-  if [[ $have_perf == 1 ]]; then
+  if [[ $have_perf == 1 && ${COUNT_INSN:-0} == 1 ]]; then
     # Instructions per request: the figure a busy machine disturbs least.
+    # Only in runs of their own: perf saves and restores its counters on
+    # every context switch, which cost 10-25 % req/s at 64 connections and
+    # doubled the 503 share under overload (slower worker wake-ups).
     perf stat -x, -e instructions:u,instructions:k -p "$server_pid" -o "$out/$name.perf" -- sleep "$duration" \
       >/dev/null 2>&1 &
     perf_pid=$!
@@ -202,7 +215,7 @@ run_wrk() {
   fi
   cpu0=$(cpu_seconds)
   BENCH_BODY=$body timeout $((duration + 60)) python3 "$helpers/run_cpu.py" "$out/$name.wrk-cpu" \
-    wrk -t"$threads" -c"$conns" -d"${duration}s" --latency -s "$helpers/post.lua" "$@" \
+    wrk -t"$threads" -c"$conns" -d"${WRK_SECS:-$duration}s" --latency -s "$helpers/post.lua" "$@" \
     "http://127.0.0.1:$port$path" >"$out/$name.wrk.txt" 2>&1 ||
     { cat "$out/$name.wrk.txt" >&2; die "wrk $label failed"; }
   cpu1=$(cpu_seconds)
@@ -224,16 +237,19 @@ for c in 1 16 64 256; do
 done
 run_wrk batch_100 "batch 100" 16 100 "$out/batch100.json"
 run_wrk batch_1000 "batch 1000" 4 1000 "$out/batch1000.json"
+COUNT_INSN=1 run_wrk single_64_insn "single, perf stat attached" 64 1 "$out/single.json"
 stop_server main
 
 stage "HTTP: LOG_LEVEL=warn (logging cost)"
 start_server warn LOG_LEVEL=warn
 warm_up
 run_wrk single_64_warn "single, LOG_LEVEL=warn" 64 1 "$out/single.json"
+COUNT_INSN=1 run_wrk single_64_warn_insn "single, LOG_LEVEL=warn, perf stat attached" 64 1 "$out/single.json"
 stop_server warn
 
 stage "HTTP: overload (queue_capacity=$overload_queue, $overload_conns connections)"
 start_server overload LOG_LEVEL=info CHURN_QUEUE_CAPACITY="$overload_queue"
+warm_up
 WRK_EXTRA_JSON="{\"queue\": $overload_queue, \"timeout_s\": $overload_timeout}" \
   run_wrk overload "overload" "$overload_conns" 1 "$out/single.json" --timeout "${overload_timeout}s"
 stop_server overload
@@ -244,6 +260,33 @@ launch bare "(examples/bare_http)" "$bare_bin" "$port"
 warm_up
 run_wrk bare_64 "HTTP ceiling (bare axum, no model)" 64 1 "$out/single.json"
 stop_server bare
+
+# ---- 5. paired rounds for the ratio targets ---------------------------------------
+# This VM's speed drifts by a third within minutes (other tenants on the host:
+# the same binary served 99k and 141k req/s at 64 connections an hour apart),
+# so a ratio of two figures measured minutes apart mostly measures the drift.
+# Each round measures what a target compares back to back, on the same cores,
+# and the targets use the median round.
+stage "paired rounds: raw rate, single @64, batch 1000, overload ($rounds rounds of ${round_secs}s runs)"
+start_server rounds_main LOG_LEVEL=info
+main_pid=$server_pid main_port=$port
+warm_up
+start_server rounds_overload LOG_LEVEL=info CHURN_QUEUE_CAPACITY="$overload_queue"
+over_pid=$server_pid over_port=$port
+warm_up
+for r in $(seq "$rounds"); do
+  echo "round $r of $rounds" >&2
+  raw_rate "$round_secs" "$r"
+  server_pid=$main_pid port=$main_port
+  WRK_SECS=$round_secs WRK_EXTRA_JSON="{\"round\": $r}" run_wrk "round${r}_single_64" "round $r: single" 64 1 "$out/single.json"
+  WRK_SECS=$round_secs WRK_EXTRA_JSON="{\"round\": $r}" run_wrk "round${r}_batch_1000" "round $r: batch 1000" 4 1000 "$out/batch1000.json"
+  server_pid=$over_pid port=$over_port
+  WRK_SECS=$round_secs WRK_EXTRA_JSON="{\"round\": $r, \"queue\": $overload_queue, \"timeout_s\": $overload_timeout}" \
+    run_wrk "round${r}_overload" "round $r: overload" "$overload_conns" 1 "$out/single.json" --timeout "${overload_timeout}s"
+done
+stop_server rounds_overload
+server_pid=$main_pid
+stop_server rounds_main
 
 # ---- report -----------------------------------------------------------------------
 stage "report"
