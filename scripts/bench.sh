@@ -200,7 +200,7 @@ run_wrk() {
   local threads=$((conns < 2 ? conns : 2))
   local path=/api/v1/predict
   [[ $rows -gt 1 ]] && path=/api/v1/predict/batch
-  echo "wrk $label: $conns conns, $threads threads, ${duration}s, $path" >&2
+  echo "wrk $label: $conns conns, $threads threads, ${WRK_SECS:-$duration}s, $path" >&2
   local cpu0 cpu1 perf_pid=""
   rm -f "$out/$name.perf"
   if [[ $have_perf == 1 && ${COUNT_INSN:-0} == 1 ]]; then
