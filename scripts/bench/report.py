@@ -316,12 +316,12 @@ def main():
     if normal:
         peak = max(normal) / 1024
         w(f"| peak RSS (VmHWM) ≤ 64 MiB, normal runs (≤ 256 conns, batches of 1000) | **{peak:.1f} MiB** | {met(peak <= 64)} |")
-    if over:
-        peak = over["vmhwm_kb"] / 1024
-        w(f"| peak RSS (VmHWM) ≤ 64 MiB, overload server ({over['conns']} conns) | **{peak:.1f} MiB** | {met(peak <= 64)} |")
+    overloads = [r for r in all_runs if "overload" in r["name"]]
+    if overloads:
+        peak = max(r["vmhwm_kb"] for r in overloads) / 1024
+        w(f"| peak RSS (VmHWM) ≤ 64 MiB, overload servers ({overloads[0]['conns']} conns) | **{peak:.1f} MiB** | {met(peak <= 64)} |")
     if startup:
         w(f"| start to first healthy answer ≤ 200 ms | median **{startup['median_ms']:.0f} ms** of {startup['runs_ms']} | {met(startup['median_ms'] <= 200)} |")
-    overloads = [r for r in all_runs if "overload" in r["name"]]
     if overloads:
         count = lambda code: sum(r.get("statuses", {}).get(code, 0) for r in overloads)
         other = sum(n for r in overloads for code, n in r.get("statuses", {}).items() if code not in ("200", "503"))
