@@ -82,7 +82,7 @@ impl InferencePool {
                     if !config.worker_slice.is_zero() {
                         let _ = outcomes.send(request_slice(config.worker_slice));
                     }
-                    drop(outcomes);
+                    drop(outcomes); // `start` reads outcomes until every worker's sender is gone
                     Worker {
                         model,
                         jobs,
@@ -171,6 +171,9 @@ impl Drop for InferencePool {
 /// One line for all workers: a slice that did not take is worth a warning
 /// (more 503s under load), one that did only a debug line.
 fn report_slices(slice: Duration, outcomes: impl Iterator<Item = SliceOutcome>) {
+    if slice.is_zero() {
+        return; // the kernel's default was asked for: nothing to report
+    }
     let slice_us = slice.as_micros() as u64;
     let mut applied = 0;
     for outcome in outcomes {
