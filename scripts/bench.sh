@@ -14,8 +14,11 @@
 #      HTTP ceiling: examples/bare_http (same JSON parsing, no model) at 64;
 #      when perf works, server instructions per request in separate 64-conn
 #      runs (perf slows the runs it watches)
-#   5. paired rounds for the ratio targets: raw rate, single @64, batch 1000
-#      and overload back to back, BENCH_ROUNDS times; targets use the median
+#   5. paired rounds for the ratio targets: raw rate, single @64, the bare
+#      HTTP ceiling @64, batch 1000 and overload back to back, BENCH_ROUNDS
+#      times, the HTTP ceiling and single @64 runs between examples/cross_cpu
+#      probes (how far apart the host has put the two vCPUs); targets use the
+#      median round
 # and writes benches/results.md (printed at the end). Logs, raw wrk output
 # and results.jsonl stay in target/bench/.
 #
@@ -51,6 +54,7 @@ results_md=${BENCH_RESULTS_MD:-$root/benches/results.md}
 server_bin=${BENCH_SERVER_BIN:-$root/target/release/churn-serve}
 raw_bin=$root/target/release/examples/raw_rate
 bare_bin=$root/target/release/examples/bare_http
+cross_bin=$root/target/release/examples/cross_cpu
 helpers=$root/scripts/bench
 nproc=$(nproc)
 
@@ -111,7 +115,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 stage "build (release)"
 build_started=$(date +%s)
-cargo build --release --locked --bin churn-serve --example raw_rate --example bare_http
+cargo build --release --locked --bin churn-serve --example raw_rate --example bare_http --example cross_cpu
 build_secs=$(($(date +%s) - build_started))
 
 mkdir -p "$out"
@@ -267,23 +271,54 @@ stop_server bare
 # so a ratio of two figures measured minutes apart mostly measures the drift.
 # Each round measures what a target compares back to back, on the same cores,
 # and the targets use the median round.
-stage "paired rounds: raw rate, single @64, batch 1000, overload ($rounds rounds of ${round_secs}s runs)"
+# The drift is mostly one thing: the host moves the two vCPUs between places
+# that share a cache and places that do not (examples/cross_cpu), and
+# loopback TCP pays for every cache line it moves between them. The state
+# can flip within seconds, so short probes bracket the round's single @64
+# and bare ceiling runs, and the report classes a run only when the probes
+# on both sides of it agree.
+cross_cpu() { # round, when: one result line
+  local line
+  line=$(timeout 30 "$cross_bin" 0.2) || die "cross_cpu probe failed"
+  echo "$line" >&2
+  python3 - "$1" "$2" "$line" >>"$results" <<'PY'
+import json, sys
+kv = dict(p.split("=", 1) for p in sys.argv[3].split()[1:])
+rec = {"kind": "cross_cpu", "round": int(sys.argv[1]), "when": sys.argv[2]}
+rec.update({k: int(v) for k, v in kv.items() if k.endswith("_ns")} or {"unavailable": kv.get("unavailable", "?")})
+print(json.dumps(rec))
+PY
+}
+stage "paired rounds: raw rate, single @64, bare @64, batch 1000, overload ($rounds rounds of ${round_secs}s runs)"
 start_server rounds_main LOG_LEVEL=info
 main_pid=$server_pid main_port=$port
 warm_up
 start_server rounds_overload LOG_LEVEL=info CHURN_QUEUE_CAPACITY="$overload_queue"
 over_pid=$server_pid over_port=$port
 warm_up
+port=$(free_port)
+launch rounds_bare "(examples/bare_http)" "$bare_bin" "$port"
+bare_pid=$server_pid bare_port=$port
+warm_up
 for r in $(seq "$rounds"); do
   echo "round $r of $rounds" >&2
   raw_rate "$round_secs" "$r"
+  cross_cpu "$r" before_single
   server_pid=$main_pid port=$main_port
   WRK_SECS=$round_secs WRK_EXTRA_JSON="{\"round\": $r}" run_wrk "round${r}_single_64" "round $r: single" 64 1 "$out/single.json"
+  cross_cpu "$r" before_bare
+  server_pid=$bare_pid port=$bare_port
+  WRK_SECS=$round_secs WRK_EXTRA_JSON="{\"round\": $r}" run_wrk "round${r}_bare_64" "round $r: bare HTTP ceiling" 64 1 "$out/single.json"
+  cross_cpu "$r" after_bare
+  server_pid=$main_pid port=$main_port
   WRK_SECS=$round_secs WRK_EXTRA_JSON="{\"round\": $r}" run_wrk "round${r}_batch_1000" "round $r: batch 1000" 4 1000 "$out/batch1000.json"
   server_pid=$over_pid port=$over_port
   WRK_SECS=$round_secs WRK_EXTRA_JSON="{\"round\": $r, \"queue\": $overload_queue, \"timeout_s\": $overload_timeout}" \
     run_wrk "round${r}_overload" "round $r: overload" "$overload_conns" 1 "$out/single.json" --timeout "${overload_timeout}s"
 done
+server_pid=$bare_pid
+stop_server rounds_bare
+server_pid=$over_pid
 stop_server rounds_overload
 server_pid=$main_pid
 stop_server rounds_main

@@ -18,6 +18,9 @@ cargo clippy --all-targets --locked -- -D warnings
 stage "Rust tests"
 cargo test --locked
 
+stage "benchmark report (scripts/bench/report.py)"
+python3 -m unittest scripts/bench/test_report.py
+
 stage "model: make model reproduces the shipped artifacts"
 bash scripts/check_model.sh
 
