@@ -1,51 +1,181 @@
 //! Request bodies from raw JSON bytes. A typed fast path reads each field
-//! straight into a JSON scalar (no map per customer, no key allocations) and
-//! applies the very same rules as the general path; any body it does not
-//! accept as valid is parsed again by the general path, which reports every
-//! error. Only the speed differs, never the answer.
+//! straight into a scalar that borrows strings from the body (no map per
+//! customer, no key or category allocations) and applies the very same rules
+//! as the general path (`JsonScalar`); any body it does not accept as valid
+//! is parsed again by the general path, which reports every error. Only the
+//! speed differs, never the answer.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
 
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::batch::parse_batch;
 use super::customer::{
-    Customer, FeatureValue, FieldError, Loc, customer, parse_customer, parse_customer_id, parse_value,
+    Customer, FeatureValue, FieldError, JsonScalar, Loc, customer, parse_customer, parse_customer_id, parse_value,
 };
 use super::feature::Feature;
 
+/// A JSON value as the fast path keeps it: strings borrowed from the body
+/// when they hold no escapes, numbers as serde_json reads them for `Value`,
+/// arrays and objects skipped (no field accepts one; the general path
+/// reports them).
+enum Scalar<'a> {
+    Null,
+    Bool(bool),
+    Number(f64),
+    Text(Cow<'a, str>),
+    Nested,
+}
+
+impl JsonScalar for Scalar<'_> {
+    fn is_null(&self) -> bool {
+        matches!(self, Scalar::Null)
+    }
+
+    fn number(&self) -> Option<f64> {
+        match self {
+            Scalar::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    fn boolean(&self) -> Option<bool> {
+        match self {
+            Scalar::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    fn text(&self) -> Option<&str> {
+        match self {
+            Scalar::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ScalarVisitor(PhantomData))
+    }
+}
+
+struct ScalarVisitor<'a>(PhantomData<Scalar<'a>>);
+
+/// Integers convert to f64 as `Value::as_f64` converts them.
+impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
+    type Value = Scalar<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Scalar<'a>, E> {
+        Ok(Scalar::Null)
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Scalar<'a>, E> {
+        Ok(Scalar::Bool(b))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Scalar<'a>, E> {
+        Ok(Scalar::Number(n as f64))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Scalar<'a>, E> {
+        Ok(Scalar::Number(n as f64))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Scalar<'a>, E> {
+        Ok(Scalar::Number(n))
+    }
+
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Scalar<'a>, E> {
+        Ok(Scalar::Text(Cow::Borrowed(s)))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Scalar<'a>, E> {
+        Ok(Scalar::Text(Cow::Owned(s.to_owned())))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar<'a>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Nested)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar<'a>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Nested)
+    }
+}
+
 /// One customer as serde sees it: aliases as in the general path.
 #[derive(Deserialize)]
-struct Typed {
-    customer_id: Option<Value>,
-    #[serde(alias = "CreditScore")]
-    credit_score: Value,
-    #[serde(alias = "Geography")]
-    geography: Value,
-    #[serde(alias = "Gender")]
-    gender: Value,
-    #[serde(alias = "Age")]
-    age: Value,
-    #[serde(alias = "Tenure")]
-    tenure: Value,
-    #[serde(alias = "Balance")]
-    balance: Value,
-    #[serde(alias = "NumOfProducts")]
-    num_of_products: Value,
-    #[serde(alias = "HasCrCard")]
-    has_cr_card: Value,
-    #[serde(alias = "IsActiveMember")]
-    is_active_member: Value,
-    #[serde(alias = "EstimatedSalary")]
-    estimated_salary: Value,
+struct Typed<'a> {
+    #[serde(borrow)]
+    customer_id: Option<Scalar<'a>>,
+    #[serde(alias = "CreditScore", borrow)]
+    credit_score: Scalar<'a>,
+    #[serde(alias = "Geography", borrow)]
+    geography: Scalar<'a>,
+    #[serde(alias = "Gender", borrow)]
+    gender: Scalar<'a>,
+    #[serde(alias = "Age", borrow)]
+    age: Scalar<'a>,
+    #[serde(alias = "Tenure", borrow)]
+    tenure: Scalar<'a>,
+    #[serde(alias = "Balance", borrow)]
+    balance: Scalar<'a>,
+    #[serde(alias = "NumOfProducts", borrow)]
+    num_of_products: Scalar<'a>,
+    #[serde(alias = "HasCrCard", borrow)]
+    has_cr_card: Scalar<'a>,
+    #[serde(alias = "IsActiveMember", borrow)]
+    is_active_member: Scalar<'a>,
+    #[serde(alias = "EstimatedSalary", borrow)]
+    estimated_salary: Scalar<'a>,
 }
 
 #[derive(Deserialize)]
 struct TypedBatch {
-    customers: Vec<Typed>,
+    customers: ValidCustomers,
 }
 
-impl Typed {
-    fn field(&self, feature: Feature) -> &Value {
+/// Customers validated as they are read: no list of raw customers is kept,
+/// and the first invalid one ends the fast path.
+struct ValidCustomers(Vec<Customer>);
+
+impl<'de> Deserialize<'de> for ValidCustomers {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_seq(ValidCustomersVisitor)
+    }
+}
+
+struct ValidCustomersVisitor;
+
+impl<'de> Visitor<'de> for ValidCustomersVisitor {
+    type Value = ValidCustomers;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of valid customers")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ValidCustomers, A::Error> {
+        let mut customers = Vec::new();
+        while let Some(typed) = seq.next_element::<Typed>()? {
+            let customer = typed.validate().ok_or_else(|| de::Error::custom("invalid customer"))?;
+            customers.push(customer);
+        }
+        Ok(ValidCustomers(customers))
+    }
+}
+
+impl Typed<'_> {
+    fn field(&self, feature: Feature) -> &Scalar<'_> {
         match feature {
             Feature::CreditScore => &self.credit_score,
             Feature::Geography => &self.geography,
@@ -81,13 +211,11 @@ pub fn customer_from_json(bytes: &[u8]) -> Result<Customer, Vec<FieldError>> {
 
 /// The body of `POST /api/v1/predict/batch`, 1..=`max` customers.
 pub fn batch_from_json(bytes: &[u8], max: usize) -> Result<Vec<Customer>, Vec<FieldError>> {
-    let fast = serde_json::from_slice::<TypedBatch>(bytes)
-        .ok()
-        .filter(|b| (1..=max).contains(&b.customers.len()))
-        .and_then(|b| b.customers.iter().map(Typed::validate).collect::<Option<Vec<_>>>());
-    match fast {
-        Some(customers) => Ok(customers),
-        None => parse_batch(&general(bytes)?, max),
+    match serde_json::from_slice::<TypedBatch>(bytes) {
+        Ok(TypedBatch {
+            customers: ValidCustomers(customers),
+        }) if (1..=max).contains(&customers.len()) => Ok(customers),
+        _ => parse_batch(&general(bytes)?, max),
     }
 }
 
@@ -151,6 +279,61 @@ mod tests {
         let mut missing = valid();
         missing.as_object_mut().unwrap().remove("tenure");
         agree(&missing);
+    }
+
+    /// Bodies written by hand: escapes (the fast path then owns its string),
+    /// nested values and unusual scalars where the rules expect others.
+    #[test]
+    fn fast_and_general_paths_agree_on_raw_bodies() {
+        let rest = r#""credit_score": 619, "age": 42, "tenure": 2, "balance": 0, "num_of_products": 1,
+            "is_active_member": 1, "estimated_salary": 1e5"#;
+        for (fields, valid) in [
+            (
+                r#""geography": "Fr\u0061nce", "gender": "Female", "has_cr_card": 1"#,
+                true,
+            ),
+            (
+                r#""customer_id": "a\"b\\c", "geography": "Spain", "gender": "Male", "has_cr_card": -0.0"#,
+                true,
+            ),
+            (
+                r#""customer_id": null, "geography": "Germany", "gender": "Male", "has_cr_card": 1.0"#,
+                true,
+            ),
+            (
+                r#""geography": "France\n", "gender": "Female", "has_cr_card": 1"#,
+                false,
+            ),
+            (
+                r#""geography": ["France"], "gender": "Female", "has_cr_card": 1"#,
+                false,
+            ),
+            (
+                r#""geography": "France", "gender": {"x": [1, {}]}, "has_cr_card": 1"#,
+                false,
+            ),
+            (
+                r#""geography": "France", "gender": "Female", "has_cr_card": null"#,
+                false,
+            ),
+            (
+                r#""geography": "France", "gender": "Female", "has_cr_card": "1""#,
+                false,
+            ),
+            (r#""geography": "France", "gender": true, "has_cr_card": 1"#, false),
+            (
+                r#""customer_id": ["c"], "geography": "France", "gender": "Female", "has_cr_card": 1"#,
+                false,
+            ),
+        ] {
+            let body = format!("{{{fields}, {rest}}}");
+            let value: Value = serde_json::from_str(&body).unwrap();
+            let fast = customer_from_json(body.as_bytes());
+            assert_eq!(fast, parse_customer(&value, &[Loc::from("body")]), "{body}");
+            assert_eq!(fast.is_ok(), valid, "{body}");
+        }
+        let age = |text: &str| customer_from_json(format!(r#"{{"age": {text}}}"#).as_bytes()).unwrap_err();
+        assert!(age("18446744073709551615").iter().any(|e| e.kind == "less_than_equal"));
     }
 
     #[test]

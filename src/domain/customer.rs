@@ -112,6 +112,35 @@ impl FieldError {
 
 pub const MAX_CUSTOMER_ID_CHARS: usize = 256;
 
+/// What the field rules read from a JSON scalar. Implemented by
+/// `serde_json::Value` (the general path) and by the typed fast path's
+/// borrowed scalar, so that both paths run the very same rules.
+pub trait JsonScalar {
+    fn is_null(&self) -> bool;
+    /// Some for JSON numbers only (never for numeric strings).
+    fn number(&self) -> Option<f64>;
+    fn boolean(&self) -> Option<bool>;
+    fn text(&self) -> Option<&str>;
+}
+
+impl JsonScalar for Value {
+    fn is_null(&self) -> bool {
+        Value::is_null(self)
+    }
+
+    fn number(&self) -> Option<f64> {
+        self.as_f64()
+    }
+
+    fn boolean(&self) -> Option<bool> {
+        self.as_bool()
+    }
+
+    fn text(&self) -> Option<&str> {
+        self.as_str()
+    }
+}
+
 /// Parses one customer object found at `loc` (e.g. `["body"]`).
 pub fn parse_customer(value: &Value, loc: &[Loc]) -> Result<Customer, Vec<FieldError>> {
     let Some(object) = value.as_object() else {
@@ -121,8 +150,12 @@ pub fn parse_customer(value: &Value, loc: &[Loc]) -> Result<Customer, Vec<FieldE
         ]);
     };
     let mut errors = Vec::new();
-    let customer_id = parse_customer_id(object.get("customer_id"), loc).unwrap_or_else(|e| {
-        errors.push(e);
+    let id = object.get("customer_id");
+    let customer_id = parse_customer_id(id, loc).unwrap_or_else(|e| {
+        errors.push(match id {
+            Some(v) => e.with_input(v),
+            None => e,
+        });
         None
     });
     let mut values = [FeatureValue::Number(0.0); 10];
@@ -150,23 +183,26 @@ fn child(loc: &[Loc], key: &str) -> Vec<Loc> {
     path
 }
 
-pub(super) fn parse_customer_id(value: Option<&Value>, loc: &[Loc]) -> Result<Option<String>, FieldError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.chars().count() <= MAX_CUSTOMER_ID_CHARS => Ok(Some(s.clone())),
-        Some(v @ Value::String(_)) => Err(FieldError::new(
+/// The optional `customer_id`: absent or null, or a string of at most
+/// `MAX_CUSTOMER_ID_CHARS` characters. Errors carry no input: the caller
+/// holding a `Value` adds it.
+pub(super) fn parse_customer_id<S: JsonScalar>(value: Option<&S>, loc: &[Loc]) -> Result<Option<String>, FieldError> {
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    match value.text() {
+        Some(s) if s.chars().count() <= MAX_CUSTOMER_ID_CHARS => Ok(Some(s.to_owned())),
+        Some(_) => Err(FieldError::new(
             "string_too_long",
             child(loc, "customer_id"),
             format!("String should have at most {MAX_CUSTOMER_ID_CHARS} characters"),
         )
-        .with_input(v)
         .with_ctx(json!({ "max_length": MAX_CUSTOMER_ID_CHARS }))),
-        Some(v) => Err(FieldError::new(
+        None => Err(FieldError::new(
             "string_type",
             child(loc, "customer_id"),
             "Input should be a valid string",
-        )
-        .with_input(v)),
+        )),
     }
 }
 
@@ -189,12 +225,12 @@ fn parse_field(object: &Map<String, Value>, feature: Feature, loc: &[Loc]) -> Re
 }
 
 /// Parses one JSON value by kind; the error's `loc` is filled in by the caller.
-pub fn parse_value(kind: Kind, value: &Value) -> Result<FeatureValue, FieldError> {
+pub fn parse_value<S: JsonScalar + ?Sized>(kind: Kind, value: &S) -> Result<FeatureValue, FieldError> {
     let err = |kind, msg: String| FieldError::new(kind, Vec::new(), msg);
     match kind {
         Kind::Integer { min, max } => {
             let n = value
-                .as_f64()
+                .number()
                 .ok_or_else(|| err("int_type", "Input should be a valid integer".into()))?;
             if n.fract() != 0.0 {
                 let msg = "Input should be a valid integer, got a number with a fractional part";
@@ -204,23 +240,21 @@ pub fn parse_value(kind: Kind, value: &Value) -> Result<FeatureValue, FieldError
         }
         Kind::Number { min } => {
             let n = value
-                .as_f64()
+                .number()
                 .ok_or_else(|| err("float_type", "Input should be a valid number".into()))?;
             if !n.is_finite() {
                 return Err(err("finite_number", "Input should be a finite number".into()));
             }
             check_bounds(n, min, None)
         }
-        Kind::Flag => match value {
-            Value::Bool(b) => Ok(FeatureValue::Number(f64::from(u8::from(*b)))),
-            Value::Number(n) if n.as_f64() == Some(0.0) || n.as_f64() == Some(1.0) => {
-                Ok(FeatureValue::Number(n.as_f64().unwrap_or_default()))
-            }
+        Kind::Flag => match (value.boolean(), value.number()) {
+            (Some(b), _) => Ok(FeatureValue::Number(f64::from(u8::from(b)))),
+            (None, Some(n)) if n == 0.0 || n == 1.0 => Ok(FeatureValue::Number(n)),
             _ => Err(err("literal_error", "Input should be 0, 1, false or true".into())
                 .with_ctx(json!({ "expected": "0, 1, false or true" }))),
         },
         Kind::Category(allowed) => {
-            let text = value.as_str().unwrap_or_default();
+            let text = value.text().unwrap_or_default();
             match allowed.iter().find(|a| **a == text) {
                 Some(a) => Ok(FeatureValue::Category(a)),
                 None => {
