@@ -164,6 +164,12 @@ def by_cpu_state(w, rounds):
     w(f"| (informational) single @64 and the bare HTTP ceiling by cross-CPU state, medians (near: probes on both "
       f"sides ≤ {NEAR_NS} ns, far: both ≥ {FAR_NS} ns) | {'; '.join(parts)} | the raw rate does not depend on it; "
       f"loopback HTTP does |")
+    paired = [rps(r["single"]) / rps(r["bare"]) for r in rounds if r["bare"]]
+    if paired:
+        listed = ", ".join(f"{x * 100:.0f}" for x in paired)
+        w(f"| (informational) single @64 as a share of the bare HTTP ceiling measured right after it | median round "
+          f"**{median(paired) * 100:.0f} %** (rounds: {listed} %) | what the server itself costs, whatever the host "
+          f"does; 0.5× raw is 80 % of a 0.625× ceiling |")
 
 
 def times(x, unit=True):

@@ -54,8 +54,9 @@ class PairedRounds(unittest.TestCase):
                  + round_lines(3, (115, 118, 121), 126_000, 170_000))
         out = []
         report.by_cpu_state(out.append, report.paired_rounds(lines, 2))
-        (row,) = out
+        row, share = out
         self.assertIn("near: single @64 0.640× (2 runs), bare ceiling 0.875× (2 runs)", row)
+        self.assertIn("median round **72 %** (rounds: 72, 67, 74 %)", share)
         self.assertIn("far: single @64 0.400× (1 run), bare ceiling 0.600× (1 run)", row)
         self.assertNotIn("mixed", row.split("|")[2])
 
