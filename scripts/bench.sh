@@ -283,7 +283,7 @@ cross_cpu() { # round, when: one result line
   echo "$line" >&2
   python3 - "$1" "$2" "$line" >>"$results" <<'PY'
 import json, sys
-kv = dict(p.split("=", 1) for p in sys.argv[3].split()[1:])
+kv = dict(p.split("=", 1) for p in sys.argv[3].split()[1:] if "=" in p)
 rec = {"kind": "cross_cpu", "round": int(sys.argv[1]), "when": sys.argv[2]}
 rec.update({k: int(v) for k, v in kv.items() if k.endswith("_ns")} or {"unavailable": kv.get("unavailable", "?")})
 print(json.dumps(rec))
