@@ -67,9 +67,10 @@ fn measure(a: usize, b: usize, secs: Duration) -> std::io::Result<Vec<u64>> {
     let responder = {
         let (ball, stop) = (ball.clone(), stop.clone());
         std::thread::spawn(move || -> std::io::Result<()> {
-            pin::to(b)?;
-            respond(&ball.0, &stop);
-            Ok(())
+            let pinned = pin::to(b).map(|()| respond(&ball.0, &stop));
+            // Ends the other side's wait too when pinning failed here.
+            stop.store(true, Ordering::Release);
+            pinned
         })
     };
     let result = pin::to(a).map(|()| serve(&ball.0, &stop, secs));
