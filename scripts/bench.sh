@@ -266,17 +266,15 @@ run_wrk bare_64 "HTTP ceiling (bare axum, no model)" 64 1 "$out/single.json"
 stop_server bare
 
 # ---- 5. paired rounds for the ratio targets ---------------------------------------
-# This VM's speed drifts by a third within minutes (other tenants on the host:
-# the same binary served 99k and 141k req/s at 64 connections an hour apart),
-# so a ratio of two figures measured minutes apart mostly measures the drift.
-# Each round measures what a target compares back to back, on the same cores,
-# and the targets use the median round.
-# The drift is mostly one thing: the host moves the two vCPUs between places
-# that share a cache and places that do not (examples/cross_cpu), and
-# loopback TCP pays for every cache line it moves between them. The state
-# can flip within seconds, so short probes bracket the round's single @64
-# and bare ceiling runs, and the report classes a run only when the probes
-# on both sides of it agree.
+# HTTP throughput here flips between two levels every few seconds (single
+# @64 ~90k or ~145k req/s, same binary): the host moves the two vCPUs between
+# places that share a cache and places that do not (examples/cross_cpu), and
+# loopback TCP pays for every cache line it moves between them, while the raw
+# ONNX rate does not move. A ratio of two figures measured minutes apart
+# mostly measures that, so each round measures what a target compares back to
+# back and the targets use the median round. Short probes bracket the round's
+# single @64 and bare ceiling runs; the report classes a run only when the
+# probes on both sides of it agree.
 cross_cpu() { # round, when: one result line
   local line
   line=$(timeout 30 "$cross_bin" 0.2) || die "cross_cpu probe failed"
