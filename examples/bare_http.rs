@@ -68,7 +68,9 @@ fn main() -> ExitCode {
             .route("/health", get(|| async { "ok" }));
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
         eprintln!("bare_http listening on 127.0.0.1:{port} with {threads} HTTP threads");
-        churn_serve::server::serve(listener, app, std::future::pending()).await;
+        // The same connection settings as the server, header timer included.
+        let header_timeout = Settings::default().header_read_timeout();
+        churn_serve::server::serve(listener, app, header_timeout, std::future::pending()).await;
     });
     ExitCode::SUCCESS
 }

@@ -22,6 +22,7 @@ pub const KEYS: &[&str] = &[
     "risk_high",
     "max_body_bytes",
     "request_timeout_ms",
+    "header_read_timeout_ms",
     "max_batch_size",
     "http_threads",
     "workers",
@@ -73,6 +74,9 @@ pub struct Settings {
     pub risk_high: f64,
     pub max_body_bytes: usize,
     pub request_timeout_ms: u64,
+    /// How long a connection may take to send a request head, and stay idle
+    /// between requests; 0 = no limit. See `server`.
+    pub header_read_timeout_ms: u64,
     pub max_batch_size: usize,
     pub http_threads: usize,
     pub workers: usize,
@@ -106,6 +110,7 @@ impl Default for Settings {
             risk_high: 0.7,
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout_ms: 10_000,
+            header_read_timeout_ms: 75_000,
             max_batch_size: 1000,
             http_threads: 0,
             workers: 0,
@@ -221,6 +226,12 @@ impl Settings {
             0 => cores(),
             n => n,
         }
+    }
+
+    /// `None` when switched off (0).
+    pub fn header_read_timeout(&self) -> Option<std::time::Duration> {
+        let ms = self.header_read_timeout_ms;
+        (ms > 0).then(|| std::time::Duration::from_millis(ms))
     }
 
     pub fn metadata_path(&self) -> PathBuf {

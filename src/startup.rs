@@ -76,6 +76,7 @@ impl Application {
                 closing.cancel();
             }
         };
+        let header_timeout = self.settings.header_read_timeout();
         let model = &self.state.model;
         tracing::info!(
             port = self.port(),
@@ -87,7 +88,7 @@ impl Application {
             "ready"
         );
         tokio::select! {
-            () = server::serve(self.listener, app(self.state.clone()), stop_accepting) => {}
+            () = server::serve(self.listener, app(self.state.clone()), header_timeout, stop_accepting) => {}
             () = async { closing.cancelled().await; tokio::time::sleep(grace).await } => {
                 tracing::warn!(grace_secs = grace.as_secs(), "grace period over with requests still in flight");
             }

@@ -57,7 +57,9 @@ async fn open_connections_keep_one_read_and_one_write_buffer_whatever_the_reques
     let addr = listener.local_addr().unwrap();
     let router = Router::new().route("/echo", post(echo));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(churn_serve::server::serve(listener, router, async {
+    // The default header timeout: its timer must not add big allocations either.
+    let header_timeout = churn_serve::config::Settings::default().header_read_timeout();
+    let server = tokio::spawn(churn_serve::server::serve(listener, router, header_timeout, async {
         let _ = stopped.await;
     }));
 

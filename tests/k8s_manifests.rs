@@ -526,6 +526,14 @@ fn the_ingress_allows_what_the_service_allows() {
         "proxy-read-timeout {read_timeout}s is shorter than request_timeout_ms {}",
         settings.request_timeout_ms
     );
+    // ingress-nginx keeps idle upstream connections for 60 s (its ConfigMap's
+    // upstream-keepalive-timeout): the service must not close them sooner, or
+    // nginx may reuse a connection just closed and answer 502.
+    let idle_close = settings.header_read_timeout_ms;
+    assert!(
+        idle_close == 0 || idle_close > 60_000,
+        "header_read_timeout_ms {idle_close} closes idle connections before ingress-nginx's 60 s"
+    );
     nginx("limit-rps");
     assert_eq!(nginx("ssl-redirect"), "true");
     assert_eq!(text(m.one("Ingress"), "spec.ingressClassName"), "nginx");

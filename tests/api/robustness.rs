@@ -1,8 +1,11 @@
 //! Hostile input must never panic the server or earn a 5xx.
 
-use serde_json::{Value, json};
+use std::time::Duration;
 
-use super::helpers::{TestApp, field_errors, spawn_app, valid_customer, with};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+
+use super::helpers::{PartialRequest, TIMEOUT, TestApp, field_errors, spawn_app, spawn_app_with, valid_customer, with};
 
 async fn still_healthy(app: &TestApp) {
     let response = app.get("/health").await;
@@ -250,4 +253,79 @@ async fn a_client_that_closes_its_sending_side_after_the_request_still_gets_the_
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains("\"churn_probability\""), "{response}");
     still_healthy(&app).await;
+}
+
+/// Sends `sent` on a fresh connection, then waits (bounded) for the server to
+/// close it: Ok(seconds until it closed), Err(what it answered) if it
+/// answered instead.
+async fn closes_after(port: u16, sent: &[u8], bound: Duration) -> Result<Duration, String> {
+    let stream = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+    super::helpers::write_all(&stream, sent).await;
+    let started = std::time::Instant::now();
+    let mut received = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        let read = tokio::time::timeout(bound, super::helpers::read_some(&stream, &mut buf)).await;
+        match read {
+            Err(_) => return Err(format!("still open after {bound:?}")),
+            Ok(0) if received.is_empty() => return Ok(started.elapsed()),
+            Ok(0) => return Err(String::from_utf8_lossy(&received).into_owned()),
+            Ok(n) => received.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+const HALF_A_HEAD: &[u8] = b"POST /api/v1/predict HTTP/1.1\r\nhost: localhost\r\ncontent-type: appl";
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_request_head_is_disconnected() {
+    let app = spawn_app_with(|s| s.header_read_timeout_ms = 300).await;
+    let closed = closes_after(app.port, HALF_A_HEAD, TIMEOUT)
+        .await
+        .expect("closed without an answer");
+    assert!(
+        closed >= Duration::from_millis(250),
+        "closed after {closed:?}, before the timeout"
+    );
+    let silent = closes_after(app.port, b"", TIMEOUT)
+        .await
+        .expect("an idle connection is closed");
+    assert!(silent >= Duration::from_millis(250), "closed after {silent:?}");
+    still_healthy(&app).await;
+}
+
+#[tokio::test]
+async fn a_slow_head_within_the_timeout_and_a_body_that_takes_longer_are_served() {
+    let app = spawn_app_with(|s| s.header_read_timeout_ms = 400).await;
+    let body = valid_customer();
+    // The head arrives at once; the body after more than the header timeout:
+    // the body is bounded by request_timeout_ms, not by this one.
+    let request = PartialRequest::start(app.port, "/api/v1/predict", &body).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let (status, answer) = request.finish().await;
+    assert_eq!(status, 200, "{answer}");
+    // A head sent in two parts, 200 ms apart, is within the 400 ms.
+    let stream = TcpStream::connect(("127.0.0.1", app.port)).await.expect("connect");
+    let text = body.to_string();
+    let rest = format!("ication/json\r\ncontent-length: {}\r\n\r\n{text}", text.len());
+    super::helpers::write_all(&stream, HALF_A_HEAD).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    super::helpers::write_all(&stream, rest.as_bytes()).await;
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    while super::helpers::parse_http(&raw).is_none() {
+        let n = tokio::time::timeout(TIMEOUT, super::helpers::read_some(&stream, &mut buf))
+            .await
+            .expect("an answer within the bound");
+        assert!(n > 0, "closed before answering: {}", String::from_utf8_lossy(&raw));
+        raw.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(super::helpers::parse_http(&raw).map(|(s, _)| s), Some(200));
+}
+
+#[tokio::test]
+async fn a_header_timeout_of_zero_never_disconnects_a_waiting_client() {
+    let app = spawn_app_with(|s| s.header_read_timeout_ms = 0).await;
+    let outcome = closes_after(app.port, HALF_A_HEAD, Duration::from_millis(800)).await;
+    assert_eq!(outcome, Err("still open after 800ms".to_string()));
 }
