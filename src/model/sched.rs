@@ -40,6 +40,19 @@ pub fn current_slice() -> io::Result<Option<Duration>> {
     imp::current_slice()
 }
 
+/// Whether the running kernel honours a requested slice: Linux 6.12 or later
+/// (older ones accept the call and ignore it).
+pub fn kernel_has_custom_slices() -> bool {
+    if !cfg!(target_os = "linux") {
+        return false;
+    }
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|p| p.parse::<u32>().ok());
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (6, 12)
+}
+
 #[cfg(target_os = "linux")]
 mod imp {
     use super::*;
@@ -107,19 +120,11 @@ mod tests {
         std::thread::spawn(f).join().unwrap()
     }
 
-    fn kernel_release() -> (u32, u32) {
-        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-        let mut parts = release
-            .split(|c: char| !c.is_ascii_digit())
-            .filter_map(|p| p.parse().ok());
-        (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
-    }
-
     #[test]
     fn a_thread_gets_the_slice_it_asks_for_on_kernels_that_support_custom_slices() {
         let slice = Duration::from_micros(300);
         let (outcome, after) = on_new_thread(move || (request_slice(slice), current_slice().unwrap()));
-        if cfg!(target_os = "linux") && kernel_release() >= (6, 12) {
+        if kernel_has_custom_slices() {
             assert!(matches!(outcome, SliceOutcome::Applied), "{outcome:?}");
             assert_eq!(after, Some(slice));
         } else {
@@ -129,7 +134,7 @@ mod tests {
 
     #[test]
     fn a_slice_outside_the_kernels_range_is_reported_as_not_applied() {
-        if !cfg!(target_os = "linux") || kernel_release() < (6, 12) {
+        if !kernel_has_custom_slices() {
             return;
         }
         // The kernel clamps to 0.1–100 ms; 20 µs comes back as 100 µs.

@@ -112,17 +112,9 @@ fn inference_thread_slices() -> Vec<u64> {
         .collect()
 }
 
-fn kernel_has_custom_slices() -> bool {
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let mut parts = release
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|p| p.parse::<u32>().ok());
-    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (6, 12)
-}
-
 #[tokio::test]
 async fn every_inference_thread_runs_with_the_configured_scheduler_slice() {
-    if !kernel_has_custom_slices() {
+    if !churn_serve::model::sched::kernel_has_custom_slices() {
         eprintln!("skipped: custom scheduler slices need Linux 6.12 or later");
         return;
     }
