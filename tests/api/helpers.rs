@@ -333,21 +333,26 @@ impl PartialRequest {
     /// Sends the rest of the body and reads the answer: (status, body).
     pub async fn finish(self) -> (u16, Value) {
         write_all(&self.stream, &self.rest).await;
-        let mut raw = Vec::new();
-        // The server closes the connection once draining; otherwise read
-        // until the announced body length has arrived.
-        let mut buf = [0u8; 4096];
-        loop {
-            let n = tokio::time::timeout(TIMEOUT, read_some(&self.stream, &mut buf))
-                .await
-                .expect("an answer within the bound");
-            raw.extend_from_slice(&buf[..n]);
-            if n == 0 || parse_http(&raw).is_some() {
-                break;
-            }
-        }
-        parse_http(&raw).unwrap_or_else(|| panic!("incomplete answer: {}", String::from_utf8_lossy(&raw)))
+        read_answer(&self.stream).await
     }
+}
+
+/// Reads one answer: (status, body). The server may close the connection
+/// after it (e.g. once draining); otherwise reads until the announced body
+/// length has arrived.
+pub async fn read_answer(stream: &TcpStream) -> (u16, Value) {
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(TIMEOUT, read_some(stream, &mut buf))
+            .await
+            .expect("an answer within the bound");
+        raw.extend_from_slice(&buf[..n]);
+        if n == 0 || parse_http(&raw).is_some() {
+            break;
+        }
+    }
+    parse_http(&raw).unwrap_or_else(|| panic!("incomplete answer: {}", String::from_utf8_lossy(&raw)))
 }
 
 /// Writes all of `bytes` (tokio's `io-util` extension traits are not enabled).

@@ -311,16 +311,8 @@ async fn a_slow_head_within_the_timeout_and_a_body_that_takes_longer_are_served(
     super::helpers::write_all(&stream, HALF_A_HEAD).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     super::helpers::write_all(&stream, rest.as_bytes()).await;
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 4096];
-    while super::helpers::parse_http(&raw).is_none() {
-        let n = tokio::time::timeout(TIMEOUT, super::helpers::read_some(&stream, &mut buf))
-            .await
-            .expect("an answer within the bound");
-        assert!(n > 0, "closed before answering: {}", String::from_utf8_lossy(&raw));
-        raw.extend_from_slice(&buf[..n]);
-    }
-    assert_eq!(super::helpers::parse_http(&raw).map(|(s, _)| s), Some(200));
+    let (status, answer) = super::helpers::read_answer(&stream).await;
+    assert_eq!(status, 200, "{answer}");
 }
 
 #[tokio::test]
