@@ -6,6 +6,7 @@ Every input line is a JSON object with a "kind": raw | startup | wrk | cross_cpu
 """
 import json
 import os
+import statistics
 import sys
 
 MIB = 1024 * 1024
@@ -97,9 +98,8 @@ def met(flag):
 
 
 def median(xs):
-    xs = sorted(xs)
-    n = len(xs)
-    return float("nan") if n == 0 else (xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2)
+    xs = list(xs)
+    return statistics.median(xs) if xs else float("nan")
 
 
 def paired_rounds(lines, nproc):
