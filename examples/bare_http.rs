@@ -57,8 +57,8 @@ fn main() -> ExitCode {
         .next()
         .and_then(|t| t.parse().ok())
         .unwrap_or_else(|| Settings::default().http_thread_count());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
+    // Threaded as the server is (`main.rs`, `server::Server`).
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
@@ -69,8 +69,13 @@ fn main() -> ExitCode {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
         eprintln!("bare_http listening on 127.0.0.1:{port} with {threads} HTTP threads");
         // The same connection settings as the server, header timer included.
-        let header_timeout = Settings::default().header_read_timeout();
-        churn_serve::server::serve(listener, app, header_timeout, std::future::pending()).await;
+        let options = churn_serve::server::Options {
+            header_read_timeout: Settings::default().header_read_timeout(),
+            threads,
+        };
+        churn_serve::server::serve(listener, app, options, std::future::pending())
+            .await
+            .expect("HTTP threads");
     });
     ExitCode::SUCCESS
 }

@@ -71,8 +71,10 @@ fn main() -> ExitCode {
 /// lines are flushed, when the log guard drops, before the final error line.
 fn serve(settings: Settings) -> Result<(), String> {
     let _log_guard = telemetry::init(&settings.log_level, settings.log_format);
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    runtime.worker_threads(settings.http_thread_count()).enable_all();
+    // One thread: this one is the first HTTP event loop and the accept loop;
+    // `Application` starts the others (`server`).
+    let mut runtime = tokio::runtime::Builder::new_current_thread();
+    runtime.enable_all();
     let runtime = churn_serve::model::defer_wakeups(&mut runtime)
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;

@@ -15,7 +15,7 @@ use crate::domain::{Customer, parse_customer};
 use crate::metrics::Metrics;
 use crate::model::{InferencePool, ModelError, ModelInfo, OnnxModel, PoolConfig, runtime, sha256_hex};
 use crate::routes::app;
-use crate::server;
+use crate::server::{self, Server};
 use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,10 +24,12 @@ pub enum StartupError {
     Model(#[from] ModelError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot start the HTTP threads: {0}")]
+    Threads(std::io::Error),
 }
 
 pub struct Application {
-    listener: TcpListener,
+    server: Server,
     state: AppState,
     settings: Settings,
 }
@@ -39,18 +41,20 @@ impl Application {
         let addr = SocketAddr::new(settings.host, settings.port);
         let listener = bind(addr).map_err(|source| StartupError::Bind { addr, source })?;
         let state = AppState::new(&settings, Arc::new(pool), model, metrics);
+        let options = server::Options {
+            header_read_timeout: settings.header_read_timeout(),
+            threads: settings.http_thread_count(),
+        };
+        let server = Server::new(listener, || app(state.for_thread()), options).map_err(StartupError::Threads)?;
         Ok(Application {
-            listener,
+            server,
             state,
             settings,
         })
     }
 
     pub fn port(&self) -> u16 {
-        self.listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or(self.settings.port)
+        self.server.local_addr().map(|a| a.port()).unwrap_or(self.settings.port)
     }
 
     pub fn state(&self) -> &AppState {
@@ -60,7 +64,7 @@ impl Application {
     /// Serves until `shutdown` resolves, then: /health turns 503 for
     /// `shutdown_drain_secs` (so load balancers stop routing here), the
     /// listener closes, and in-flight requests get `shutdown_grace_secs`.
-    /// Nothing here can fail: accept errors are retried (`server::serve`).
+    /// Nothing here can fail: accept errors are retried (`Server::run`).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         let health = self.state.health.clone();
         let drain = Duration::from_secs(self.settings.shutdown_drain_secs);
@@ -76,7 +80,6 @@ impl Application {
                 closing.cancel();
             }
         };
-        let header_timeout = self.settings.header_read_timeout();
         let model = &self.state.model;
         tracing::info!(
             port = self.port(),
@@ -88,7 +91,7 @@ impl Application {
             "ready"
         );
         tokio::select! {
-            () = server::serve(self.listener, app(self.state.clone()), header_timeout, stop_accepting) => {}
+            () = self.server.run(stop_accepting) => {}
             () = async { closing.cancelled().await; tokio::time::sleep(grace).await } => {
                 tracing::warn!(grace_secs = grace.as_secs(), "grace period over with requests still in flight");
             }

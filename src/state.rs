@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Settings;
 use crate::domain::DecisionRule;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, RequestMetrics};
 use crate::model::{ModelInfo, Predictor};
 
 /// Cloned several times per request (every `State` extractor and
@@ -16,10 +16,13 @@ use crate::model::{ModelInfo, Predictor};
 pub struct AppState(Arc<Shared>);
 
 /// What [`AppState`] points to; its fields are read through `Deref`.
+#[derive(Clone)]
 pub struct Shared {
     pub predictor: Arc<dyn Predictor>,
     pub model: Arc<ModelInfo>,
     pub metrics: Arc<Metrics>,
+    /// This HTTP thread's request metrics (part of `metrics`).
+    pub requests: Arc<RequestMetrics>,
     pub health: Arc<Health>,
     pub rule: DecisionRule,
     pub limits: Limits,
@@ -32,6 +35,7 @@ impl AppState {
         AppState(Arc::new(Shared {
             predictor,
             model: Arc::new(model),
+            requests: metrics.for_thread(),
             metrics,
             health: Arc::new(Health::new()),
             rule: DecisionRule {
@@ -48,6 +52,18 @@ impl AppState {
                 cors_allowed_origins: settings.cors_allowed_origins.clone(),
                 api_keys: settings.api_keys.clone(),
             }),
+        }))
+    }
+}
+
+impl AppState {
+    /// The same state for another HTTP thread: its own `Arc` (cloned several
+    /// times per request) and its own request metrics, so that threads do not
+    /// write to each other's cache lines.
+    pub fn for_thread(&self) -> AppState {
+        AppState(Arc::new(Shared {
+            requests: self.metrics.for_thread(),
+            ..Shared::clone(&self.0)
         }))
     }
 }

@@ -58,8 +58,11 @@ async fn open_connections_keep_one_read_and_one_write_buffer_whatever_the_reques
     let router = Router::new().route("/echo", post(echo));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     // The default header timeout: its timer must not add big allocations either.
-    let header_timeout = churn_serve::config::Settings::default().header_read_timeout();
-    let server = tokio::spawn(churn_serve::server::serve(listener, router, header_timeout, async {
+    let options = churn_serve::server::Options {
+        header_read_timeout: churn_serve::config::Settings::default().header_read_timeout(),
+        threads: 1,
+    };
+    let server = tokio::spawn(churn_serve::server::serve(listener, router, options, async {
         let _ = stopped.await;
     }));
 
@@ -83,7 +86,7 @@ async fn open_connections_keep_one_read_and_one_write_buffer_whatever_the_reques
     .await
     .unwrap();
     stop.send(()).unwrap();
-    server.await.unwrap();
+    server.await.unwrap().unwrap();
 
     // Without half_close, every request allocated a fresh read buffer (200 here).
     assert!(
