@@ -240,3 +240,56 @@ impl Default for Metrics {
         Self::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(text: &str, line_start: &str) -> Option<f64> {
+        let line = text.lines().find(|l| l.starts_with(line_start))?;
+        line.rsplit(' ').next()?.parse().ok()
+    }
+
+    #[test]
+    fn each_threads_request_metrics_are_summed_into_one_series() {
+        let metrics = Metrics::new();
+        let (a, b) = (metrics.for_thread(), metrics.for_thread());
+        a.http_requests.with_label_values(&["GET", "/health", "200"]).inc();
+        b.http_requests.with_label_values(&["GET", "/health", "200"]).inc_by(2);
+        b.http_requests.with_label_values(&["GET", "/metrics", "200"]).inc();
+        a.http_duration.with_label_values(&["GET", "/health"]).observe(0.00005);
+        b.http_duration.with_label_values(&["GET", "/health"]).observe(1.0);
+        a.http_in_flight.inc();
+        b.http_in_flight.inc();
+        a.record_prediction(Outcome::Churn, RiskLevel::High, 0.9);
+        b.record_prediction(Outcome::Churn, RiskLevel::High, 0.8);
+
+        let text = metrics.render();
+        let value = |start: &str| sample(&text, start).unwrap_or_else(|| panic!("no {start} in:\n{text}"));
+        let health = r#"churn_http_requests_total{method="GET",route="/health",status="200"}"#;
+        assert_eq!(value(health), 3.0);
+        assert_eq!(value(r#"churn_http_requests_total{method="GET",route="/metrics""#), 1.0);
+        let duration = r#"churn_http_request_duration_seconds_bucket{method="GET",route="/health","#;
+        assert_eq!(value(&format!("{duration}le=\"0.0001\"}}")), 1.0);
+        assert_eq!(value(&format!("{duration}le=\"+Inf\"}}")), 2.0);
+        assert_eq!(value("churn_http_request_duration_seconds_count{"), 2.0);
+        assert_eq!(value("churn_http_request_duration_seconds_sum{"), 1.00005);
+        assert_eq!(value("churn_http_requests_in_flight "), 2.0);
+        assert_eq!(value(r#"churn_predictions_total{outcome="churn",risk_level="HIGH"}"#), 2.0);
+        assert_eq!(value(r#"churn_predictions_total{outcome="no_churn",risk_level="LOW"}"#), 0.0);
+        assert_eq!(value("churn_prediction_probability_count "), 2.0);
+        // One family each: merged, not listed once per thread.
+        assert_eq!(text.matches("# TYPE churn_http_requests_total ").count(), 1, "{text}");
+        assert_eq!(text.matches("# TYPE churn_prediction_probability ").count(), 1);
+        assert_eq!(text.matches(health).count(), 1);
+    }
+
+    #[test]
+    fn families_without_samples_are_left_out_as_the_registry_does() {
+        let metrics = Metrics::new();
+        metrics.for_thread();
+        let text = metrics.render();
+        assert!(!text.contains("churn_http_requests_total"), "{text}");
+        assert!(text.contains("# TYPE churn_http_requests_in_flight gauge"), "{text}");
+    }
+}
