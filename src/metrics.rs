@@ -275,8 +275,14 @@ mod tests {
         assert_eq!(value("churn_http_request_duration_seconds_count{"), 2.0);
         assert_eq!(value("churn_http_request_duration_seconds_sum{"), 1.00005);
         assert_eq!(value("churn_http_requests_in_flight "), 2.0);
-        assert_eq!(value(r#"churn_predictions_total{outcome="churn",risk_level="HIGH"}"#), 2.0);
-        assert_eq!(value(r#"churn_predictions_total{outcome="no_churn",risk_level="LOW"}"#), 0.0);
+        assert_eq!(
+            value(r#"churn_predictions_total{outcome="churn",risk_level="HIGH"}"#),
+            2.0
+        );
+        assert_eq!(
+            value(r#"churn_predictions_total{outcome="no_churn",risk_level="LOW"}"#),
+            0.0
+        );
         assert_eq!(value("churn_prediction_probability_count "), 2.0);
         // One family each: merged, not listed once per thread.
         assert_eq!(text.matches("# TYPE churn_http_requests_total ").count(), 1, "{text}");

@@ -1,7 +1,8 @@
 //! The HTTP/1.1 server: one accept loop that hands each new connection to the
-//! least busy of `threads` single-threaded event loops (this thread's own
-//! runtime is the first; the others are [`shard`]s), hyper's HTTP/1
-//! connection, and hyper-util's graceful shutdown.
+//! least busy of `threads` single-threaded event loops (the calling runtime
+//! is the first, and `main` gives it one worker thread; the others are
+//! [`shard`]s with their own threads), hyper's HTTP/1 connection, and
+//! hyper-util's graceful shutdown.
 //!
 //! Why event loops of one thread each, not tokio's multi-threaded runtime: a
 //! connection never moves between threads, so there is no work stealing and

@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use super::helpers::{
-    DEFAULT_RULE, MAIN_GOLDEN, MAIN_METADATA, MAIN_MODEL, PartialRequest, TIMEOUT, eventually, expected_decision,
-    client, golden, repo_path, spawn_app, spawn_app_with, valid_customer,
+    DEFAULT_RULE, MAIN_GOLDEN, MAIN_METADATA, MAIN_MODEL, PartialRequest, TIMEOUT, client, eventually,
+    expected_decision, golden, repo_path, spawn_app, spawn_app_with, valid_customer,
 };
 
 const REQUESTS: &str = "churn_http_requests_total";
