@@ -4,13 +4,14 @@
 //! [`shard`]s with their own threads), hyper's HTTP/1 connection, and
 //! hyper-util's graceful shutdown.
 //!
-//! Why event loops of one thread each, not tokio's multi-threaded runtime: a
-//! connection never moves between threads, so there is no work stealing and
-//! no cross-thread wake-up on the request path. On 2 cores (wrk on the same
-//! cores, single predictions at 64 connections) two such loops served 12-29 %
-//! more requests per second than one multi-threaded runtime with one worker,
-//! and 34 % more when the host placed the two vCPUs far apart; the same
-//! runtime with two workers gained less and lost in the far placement.
+//! Why event loops of one thread each, not tokio's multi-threaded runtime
+//! with more workers: a connection never moves between threads, so there is
+//! no work stealing and no cross-thread wake-up on the request path. On 2
+//! cores (wrk on the same cores, single predictions at 64 connections,
+//! paired A/B runs) two loops served 10-20 % more requests per second than
+//! one thread, and (with per-thread metrics, see `metrics`) no fewer when
+//! the host placed the two vCPUs far apart; one runtime with two workers
+//! gained less and lost there.
 //!
 //! Why not `axum::serve`: two hyper settings that it does not expose decide
 //! how much memory each open connection holds (measured with heaptrack, 1024
@@ -114,7 +115,7 @@ impl Server {
     }
 
     /// Hands `stream` to the event loop with the fewest open connections
-    /// (this thread's on a tie), so keep-alive clients spread evenly.
+    /// (the calling runtime's on a tie), so keep-alive clients spread evenly.
     fn dispatch(&self, stream: TcpStream) {
         let open = std::iter::once(self.local.open()).chain(self.shards.iter().map(|s| s.open()));
         match least_loaded(open) {
