@@ -45,7 +45,10 @@ impl Application {
             header_read_timeout: settings.header_read_timeout(),
             threads: settings.http_thread_count(),
         };
-        let server = Server::new(listener, || app(state.for_thread()), options).map_err(StartupError::Threads)?;
+        // The first loop serves `state` itself (the one `state()` returns);
+        // the others get their own copies and request metrics.
+        let router = |index| app(if index == 0 { state.clone() } else { state.for_thread() });
+        let server = Server::new(listener, router, options).map_err(StartupError::Threads)?;
         Ok(Application {
             server,
             state,

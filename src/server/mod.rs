@@ -72,15 +72,19 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `options.threads - 1` event-loop threads, each serving a
-    /// router of its own from `router` (so that per-thread state stays per
-    /// thread); fails only if the system cannot start a thread. Must be
-    /// called inside a tokio runtime.
-    pub fn new(listener: TcpListener, mut router: impl FnMut() -> Router, options: Options) -> std::io::Result<Self> {
+    /// Starts `options.threads - 1` event-loop threads; loop `i` serves
+    /// `router(i)`, its own router (so that per-thread state stays per
+    /// thread), and loop 0 is the calling runtime's. Fails only if the system
+    /// cannot start a thread. Must be called inside a tokio runtime.
+    pub fn new(
+        listener: TcpListener,
+        mut router: impl FnMut(usize) -> Router,
+        options: Options,
+    ) -> std::io::Result<Self> {
         let timeout = options.header_read_timeout;
-        let local = Connections::new(router(), timeout);
+        let local = Connections::new(router(0), timeout);
         let shards = (1..options.threads)
-            .map(|index| Shard::start(index, Connections::new(router(), timeout)))
+            .map(|index| Shard::start(index, Connections::new(router(index), timeout)))
             .collect::<std::io::Result<_>>()?;
         Ok(Server {
             listener,
@@ -133,7 +137,7 @@ pub async fn serve(
     options: Options,
     stop_accepting: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    Server::new(listener, || router.clone(), options)?
+    Server::new(listener, |_| router.clone(), options)?
         .run(stop_accepting)
         .await;
     Ok(())

@@ -27,7 +27,7 @@ async fn start(
         header_read_timeout: Some(Duration::from_secs(5)),
         threads,
     };
-    let server = Server::new(listener, || router.clone(), options).unwrap();
+    let server = Server::new(listener, |_| router.clone(), options).unwrap();
     let addr = server.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(server.run(async {
