@@ -195,6 +195,10 @@ stop_server() { # name
 cpu_seconds() { # utime + stime of the server, in seconds
   awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$server_pid/stat"
 }
+context_switches() { # voluntary and involuntary, summed over the server's threads
+  cat /proc/"$server_pid"/task/*/status 2>/dev/null |
+    awk '$1 == "voluntary_ctxt_switches:" { v += $2 } $1 == "nonvoluntary_ctxt_switches:" { n += $2 } END { print v + 0, n + 0 }'
+}
 status_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$server_pid/status"; }
 
 # run_wrk NAME LABEL CONNS ROWS BODY [extra wrk args...]: one wrk run, one result line.
@@ -205,7 +209,7 @@ run_wrk() {
   local path=/api/v1/predict
   [[ $rows -gt 1 ]] && path=/api/v1/predict/batch
   echo "wrk $label: $conns conns, $threads threads, ${WRK_SECS:-$duration}s, $path" >&2
-  local cpu0 cpu1 perf_pid=""
+  local cpu0 cpu1 ctx0 ctx1 perf_pid=""
   rm -f "$out/$name.perf"
   if [[ $have_perf == 1 && ${COUNT_INSN:-0} == 1 ]]; then
     # Instructions per request: the figure a busy machine disturbs least.
@@ -218,15 +222,17 @@ run_wrk() {
     pids+=("$perf_pid")
   fi
   cpu0=$(cpu_seconds)
+  ctx0=$(context_switches)
   BENCH_BODY=$body timeout $((duration + 60)) python3 "$helpers/run_cpu.py" "$out/$name.wrk-cpu" \
     wrk -t"$threads" -c"$conns" -d"${WRK_SECS:-$duration}s" --latency -s "$helpers/post.lua" "$@" \
     "http://127.0.0.1:$port$path" >"$out/$name.wrk.txt" 2>&1 ||
     { cat "$out/$name.wrk.txt" >&2; die "wrk $label failed"; }
   cpu1=$(cpu_seconds)
+  ctx1=$(context_switches)
   [[ -z $perf_pid ]] || wait "$perf_pid" || true
   kill -0 "$server_pid" 2>/dev/null || die "server died during $label (see $out/server-*.log)"
   python3 "$helpers/wrk_result.py" "$out/$name.wrk.txt" "$name" "$label" "$conns" "$threads" "$rows" \
-    "$cpu0" "$cpu1" "$(status_kb VmHWM)" "$(status_kb VmRSS)" "$(cat "$out/$name.wrk-cpu")" \
+    "$cpu0" "$cpu1" "$(status_kb VmHWM)" "$(status_kb VmRSS)" "$(cat "$out/$name.wrk-cpu")" "$ctx0 $ctx1" \
     "$out/$name.perf" "${WRK_EXTRA_JSON:-}" >>"$results" ||
     { cat "$out/$name.wrk.txt" >&2; die "no result from wrk $label"; }
 }

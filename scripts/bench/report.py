@@ -93,6 +93,33 @@ def fmt_kinsn(w):
     return "–" if k is None else f"{k:,.0f}k"
 
 
+def switches_per_kreq(w):
+    """Context switches per 1,000 requests: (server vol, server invol, wrk vol, wrk invol), or None."""
+    keys = ("server_vcsw", "server_ivcsw", "wrk_vcsw", "wrk_ivcsw")
+    if not w or not w["requests"] or any(k not in w for k in keys):
+        return None
+    return tuple(w[k] * 1000 / w["requests"] for k in keys)
+
+
+def fmt_switches(w):
+    c = switches_per_kreq(w)
+    return "–" if c is None else "{:.0f} / {:.0f} · {:.0f} / {:.0f}".format(*c)
+
+
+def cost_of_connections(at64, over):
+    """One sentence comparing what a request cost at 64 connections and under overload, or ""."""
+    if not at64 or not over:
+        return ""
+    text = (f"Per request, {over['conns']} connections cost the server {fmt_us(cpu_us_per_req(over))} of CPU "
+            f"(64 connections: {fmt_us(cpu_us_per_req(at64))}) and wrk {fmt_us(wrk_us_per_req(over))} "
+            f"({fmt_us(wrk_us_per_req(at64))})")
+    a, o = switches_per_kreq(at64), switches_per_kreq(over)
+    if a and o:
+        text += (f"; per 1,000 requests wrk slept {o[2]:.0f} times ({a[2]:.0f}) and the server's threads were "
+                 f"preempted {o[1]:.0f} times ({a[1]:.0f})")
+    return text + "."
+
+
 def met(flag):
     return "**met**" if flag else "**not met**"
 
@@ -257,21 +284,23 @@ def main():
     if wrk:
         w("## HTTP through the server (wrk)")
         w("")
-        w("| run | endpoint | conns | req/s | rows/s | p50 | p90 | p99 | max | non-2xx | socket errors (connect/read/write/timeout) | server CPU per request | server instructions per request | wrk CPU per request | server VmHWM after run |")
-        w("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |")
+        w("| run | endpoint | conns | req/s | rows/s | p50 | p90 | p99 | max | non-2xx | socket errors (connect/read/write/timeout) | server CPU per request | server instructions per request | wrk CPU per request | context switches per 1k requests: server vol / invol · wrk vol / invol | server VmHWM after run |")
+        w("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
         for r in wrk.values():
             endpoint = "/api/v1/predict" if r["rows"] == 1 else f"/predict/batch ({r['rows']} rows)"
             sock = f"{r['connect']}/{r['read']}/{r['write']}/{r['timeout']}"
             w(f"| {r['label']} | {endpoint} | {r['conns']} | {fmt_rate(rps(r))} | {fmt_rate(rps(r) * r['rows'])} | "
               f"{fmt_us(r['p50_us'])} | {fmt_us(r['p90_us'])} | {fmt_us(r['p99_us'])} | {fmt_us(r['max_us'])} | "
-              f"{non2xx(r)} | {sock} | {fmt_us(cpu_us_per_req(r))} | {fmt_kinsn(r)} | {fmt_us(wrk_us_per_req(r))} | {r['vmhwm_kb'] / 1024:.1f} MiB |")
+              f"{non2xx(r)} | {sock} | {fmt_us(cpu_us_per_req(r))} | {fmt_kinsn(r)} | {fmt_us(wrk_us_per_req(r))} | {fmt_switches(r)} | {r['vmhwm_kb'] / 1024:.1f} MiB |")
         w("")
         w("Server CPU per request = (utime + stime of the server process during the run) / requests, "
           "from /proc/<pid>/stat; wrk CPU per request likewise from wrk's rusage. Both are much less "
           "sensitive to a busy machine than req/s. With the load generator on the same cores, req/s "
           f"cannot exceed {nproc} cores / (server + wrk CPU per request). Instructions are counted "
           "(`perf stat`) only in the runs marked *perf stat attached*: counting slows the server "
-          "(10–25 % fewer req/s at 64 connections here), so the other runs are not counted.")
+          "(10–25 % fewer req/s at 64 connections here), so the other runs are not counted. "
+          "Context switches: voluntary ones are sleeps (nothing to do), involuntary ones are preemptions; "
+          "every time wrk sleeps and is woken by an answer it takes a core from a server thread.")
         w("")
 
     info, warn = wrk.get("single_64"), wrk.get("single_64_warn")
@@ -306,6 +335,10 @@ def main():
         w(f"| {st.get('200', 0)} | {st.get('503', 0)} | {other} | {over['connect']}/{over['read']}/{over['write']} | {over['timeout']} | "
           f"{fmt_rate(ok_rps(over))} | {ratio:.3f} | {fmt_us(over['p99_us'])} | {fmt_us(over['max_us'])} | {over['vmhwm_kb'] / 1024:.1f} MiB |")
         w("")
+        text = cost_of_connections(info, over)
+        if text:
+            w(text)
+            w("")
 
     if rounds:
         w(f"## Paired rounds ({len(rounds)} rounds; in each, every figure below was measured back to back)")

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Runs a command and writes the CPU seconds (user + system) it used to a file.
+"""Runs a command and writes to a file the CPU seconds (user + system) it used
+and its voluntary and involuntary context switches: "CPU_S VOL INVOL".
 
 usage: run_cpu.py CPU_FILE COMMAND [ARGS...]   (exit status is the command's)
 bench.sh uses it to report the load generator's (wrk's) CPU per request,
-since wrk shares the machine's cores with the server.
+since wrk shares the machine's cores with the server, and how often wrk
+slept (voluntary switches): each wake-up takes a core from the server.
 """
 import resource
 import subprocess
@@ -15,7 +17,7 @@ def main() -> None:
     code = subprocess.call(command)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(cpu_file, "w", encoding="utf-8") as f:
-        f.write(f"{usage.ru_utime + usage.ru_stime:.3f}\n")
+        f.write(f"{usage.ru_utime + usage.ru_stime:.3f} {usage.ru_nvcsw} {usage.ru_nivcsw}\n")
     sys.exit(code)
 
 

@@ -6,6 +6,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report  # noqa: E402
+import wrk_result  # noqa: E402
 
 
 def wrk(name, rnd, rps, conns=64):
@@ -64,6 +65,28 @@ class PairedRounds(unittest.TestCase):
         out = []
         report.by_cpu_state(out.append, report.paired_rounds(round_lines(1, (None, None, None), 100_000), 2))
         self.assertEqual(out, [])
+
+
+class ContextSwitches(unittest.TestCase):
+    def test_switches_are_the_servers_difference_and_wrks_own_counts(self):
+        counts = wrk_result.context_switches("1.500 240 7", "100 50 340 1050")
+        self.assertEqual(counts, {"wrk_vcsw": 240, "wrk_ivcsw": 7, "server_vcsw": 240, "server_ivcsw": 1000})
+
+    def test_older_cpu_files_without_switches_give_none(self):
+        self.assertEqual(wrk_result.context_switches("1.500", ""), {})
+
+    def test_overload_sentence_compares_per_request_costs(self):
+        at64 = dict(wrk("single_64", 1, 100_000), cpu_s=4.0, wrk_cpu_s=1.6, server_vcsw=120_000,
+                    server_ivcsw=200_000, wrk_vcsw=640_000, wrk_ivcsw=4_000)
+        over = dict(wrk("overload", 1, 80_000, conns=1024), cpu_s=4.8, wrk_cpu_s=2.24, server_vcsw=3_200,
+                    server_ivcsw=320_000, wrk_vcsw=800_000, wrk_ivcsw=9_600)
+        self.assertEqual(report.fmt_switches(at64), "300 / 500 · 1600 / 10")
+        text = report.cost_of_connections(at64, over)
+        self.assertIn("1024 connections cost the server 15 µs of CPU (64 connections: 10 µs)", text)
+        self.assertIn("wrk slept 2500 times (1600) and the server's threads were preempted 1000 times (500)", text)
+
+    def test_runs_without_counts_show_a_dash(self):
+        self.assertEqual(report.fmt_switches(wrk("single_64", 1, 100_000)), "–")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 measured around the run into one JSON line on stdout, and a one-line summary
 on stderr.
 
-usage: wrk_result.py WRK_OUTPUT NAME LABEL CONNS THREADS ROWS CPU0 CPU1 VMHWM_KB VMRSS_KB WRK_CPU PERF_STAT_FILE [EXTRA_JSON]
+usage: wrk_result.py WRK_OUTPUT NAME LABEL CONNS THREADS ROWS CPU0 CPU1 VMHWM_KB VMRSS_KB WRK_CPU SERVER_CTX PERF_STAT_FILE [EXTRA_JSON]
+WRK_CPU is run_cpu.py's "CPU_S VOL INVOL" for wrk; SERVER_CTX is "VOL0 INVOL0 VOL1 INVOL1", the
+server's context switches (all threads) before and after the run.
 PERF_STAT_FILE is `perf stat -x,` output for the server during the run (may be missing).
 """
 import json
@@ -25,9 +27,22 @@ def perf_counts(path):
     return counts
 
 
+def context_switches(wrk_cpu, server_ctx):
+    """{"wrk_vcsw", "wrk_ivcsw", "server_vcsw", "server_ivcsw"}: switches during the run, or {}."""
+    counts = {}
+    w = wrk_cpu.split()
+    if len(w) == 3:
+        counts.update(wrk_vcsw=int(w[1]), wrk_ivcsw=int(w[2]))
+    s = server_ctx.split()
+    if len(s) == 4:
+        v0, i0, v1, i1 = map(int, s)
+        counts.update(server_vcsw=v1 - v0, server_ivcsw=i1 - i0)
+    return counts
+
+
 def main() -> None:
-    path, name, label, conns, threads, rows, cpu0, cpu1, hwm, rss, wrk_cpu, perf_file = sys.argv[1:13]
-    extra = sys.argv[13] if len(sys.argv) > 13 else ""
+    path, name, label, conns, threads, rows, cpu0, cpu1, hwm, rss, wrk_cpu, server_ctx, perf_file = sys.argv[1:14]
+    extra = sys.argv[14] if len(sys.argv) > 14 else ""
     with open(path, encoding="utf-8", errors="replace") as f:
         found = [line[len("WRK_RESULT "):] for line in f if line.startswith("WRK_RESULT ")]
     if not found:
@@ -43,8 +58,9 @@ def main() -> None:
         cpu_s=float(cpu1) - float(cpu0),
         vmhwm_kb=int(hwm),
         vmrss_kb=int(rss),
-        wrk_cpu_s=float(wrk_cpu or "nan"),
+        wrk_cpu_s=float((wrk_cpu.split() or ["nan"])[0]),
     )
+    d.update(context_switches(wrk_cpu, server_ctx))
     d.update(perf_counts(perf_file))
     d.update(json.loads(extra or "{}"))
     print(json.dumps(d))
