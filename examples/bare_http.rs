@@ -58,10 +58,7 @@ fn main() -> ExitCode {
         .and_then(|t| t.parse().ok())
         .unwrap_or_else(|| Settings::default().http_thread_count());
     // Threaded as the server is (`main.rs`, `server::Server`).
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let runtime = churn_serve::server::first_loop_runtime().expect("tokio runtime");
     runtime.block_on(async {
         let app = axum::Router::new()
             .route("/api/v1/predict", post(predict))

@@ -71,15 +71,9 @@ fn main() -> ExitCode {
 /// lines are flushed, when the log guard drops, before the final error line.
 fn serve(settings: Settings) -> Result<(), String> {
     let _log_guard = telemetry::init(&settings.log_level, settings.log_format);
-    // One worker thread, the first HTTP event loop; this thread runs the accept
-    // loop, and `Application` starts the other loops (see `server`). With one
-    // loop (one core) this is exactly the earlier server; a current-thread
-    // runtime doing both accepting and serving measured ~10 % slower there.
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    runtime.worker_threads(1).enable_all();
-    let runtime = churn_serve::model::defer_wakeups(&mut runtime)
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    // `Application` starts the other HTTP loops (see `server`).
+    let runtime =
+        churn_serve::server::first_loop_runtime().map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async {
         let app = Application::build(settings).await.map_err(|e| e.to_string())?;
         app.run_until(shutdown::signal()).await;

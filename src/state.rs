@@ -54,9 +54,7 @@ impl AppState {
             }),
         }))
     }
-}
 
-impl AppState {
     /// The same state for another HTTP thread: its own `Arc` (cloned several
     /// times per request) and its own request metrics, so that threads do not
     /// write to each other's cache lines.
