@@ -14,11 +14,14 @@
 #      HTTP ceiling: examples/bare_http (same JSON parsing, no model) at 64;
 #      when perf works, server instructions per request in separate 64-conn
 #      runs (perf slows the runs it watches)
-#   5. paired rounds for the ratio targets: raw rate, single @64, the bare
-#      HTTP ceiling @64, batch 1000 and overload back to back, BENCH_ROUNDS
-#      times, the HTTP ceiling and single @64 runs between examples/cross_cpu
-#      probes (how far apart the host has put the two vCPUs); targets use the
-#      median round
+#   5. paired rounds for the ratio targets: raw rate, the bare HTTP ceiling
+#      @64, single @64, overload and batch 1000 back to back, BENCH_ROUNDS
+#      times, between examples/cross_cpu probes (how far apart the host has
+#      put the two vCPUs); targets use the median round
+#   6. interleaved pairs of short single @64 and overload runs, alternating
+#      order; the overload target uses the median pair
+# wrk runs without post.lua's per-response callback; the server counts
+# responses by status
 # and writes benches/results.md (printed at the end). Logs, raw wrk output
 # and results.jsonl stay in target/bench/.
 #
@@ -26,7 +29,8 @@
 # started here is stopped on exit. Knobs (env): BENCH_DURATION (10 s per wrk
 # run), BENCH_WARMUP (3), BENCH_RAW_SECS (5), BENCH_STARTUP_RUNS (5),
 # BENCH_CRITERION (1), BENCH_CRITERION_SECS (2), BENCH_OVERLOAD_CONNS (1024),
-# BENCH_OVERLOAD_QUEUE (16), BENCH_ROUNDS (5), BENCH_ROUND_SECS (4), BENCH_NOTE (a line added to the results),
+# BENCH_OVERLOAD_QUEUE (16), BENCH_ROUNDS (5), BENCH_ROUND_SECS (4), BENCH_PAIRS (16),
+# BENCH_PAIR_SECS (2), BENCH_NOTE (a line added to the results),
 # BENCH_SERVER_ENV (extra server settings for every server started, e.g.
 # "CHURN_WORKERS=1 CHURN_BATCH_WAIT_US=100", recorded in the results),
 # BENCH_SERVER_BIN (another server binary, e.g. a patched build, to compare;
@@ -48,6 +52,8 @@ overload_queue=${BENCH_OVERLOAD_QUEUE:-16}
 overload_timeout=5
 rounds=${BENCH_ROUNDS:-5}
 round_secs=${BENCH_ROUND_SECS:-4}
+pairs=${BENCH_PAIRS:-16}
+pair_secs=${BENCH_PAIR_SECS:-2}
 out=$root/target/bench
 results=$out/results.jsonl
 results_md=${BENCH_RESULTS_MD:-$root/benches/results.md}
@@ -179,7 +185,7 @@ launch() { # name, description, then the command (listening on $port)
   echo "server $name: pid $server_pid on 127.0.0.1:$port $what" >&2
 }
 warm_up() { # [file for wrk's output]: single predictions at 64 connections
-  BENCH_BODY=$out/single.json timeout $((warmup + 30)) wrk -t2 -c64 -d"${warmup}s" -s "$helpers/post.lua" \
+  BENCH_COUNT_STATUS=0 BENCH_BODY=$out/single.json timeout $((warmup + 30)) wrk -t2 -c64 -d"${warmup}s" -s "$helpers/post.lua" \
     "http://127.0.0.1:$port/api/v1/predict" >"${1:-/dev/null}" 2>&1 || die "warm-up failed"
 }
 stop_server() { # name
@@ -221,19 +227,26 @@ run_wrk() {
     perf_pid=$!
     pids+=("$perf_pid")
   fi
+  python3 "$helpers/scrape.py" "$port" "$out/$name.metrics0"
   cpu0=$(cpu_seconds)
   ctx0=$(context_switches)
-  BENCH_BODY=$body timeout $((duration + 60)) python3 "$helpers/run_cpu.py" "$out/$name.wrk-cpu" \
+  # No per-response Lua callback (post.lua): it costs wrk CPU on the server's
+  # cores, more per request at 1024 connections than at 64 (16 interleaved
+  # 2 s pairs per try: overload 200s/s vs single @64 0.69-0.74 with it in
+  # three tries, 0.78-0.82 without in three); the server counts responses by
+  # status instead.
+  BENCH_COUNT_STATUS=0 BENCH_BODY=$body timeout $((duration + 60)) python3 "$helpers/run_cpu.py" "$out/$name.wrk-cpu" \
     wrk -t"$threads" -c"$conns" -d"${WRK_SECS:-$duration}s" --latency -s "$helpers/post.lua" "$@" \
     "http://127.0.0.1:$port$path" >"$out/$name.wrk.txt" 2>&1 ||
     { cat "$out/$name.wrk.txt" >&2; die "wrk $label failed"; }
   cpu1=$(cpu_seconds)
   ctx1=$(context_switches)
   [[ -z $perf_pid ]] || wait "$perf_pid" || true
+  python3 "$helpers/scrape.py" "$port" "$out/$name.metrics1"
   kill -0 "$server_pid" 2>/dev/null || die "server died during $label (see $out/server-*.log)"
   python3 "$helpers/wrk_result.py" "$out/$name.wrk.txt" "$name" "$label" "$conns" "$threads" "$rows" \
     "$cpu0" "$cpu1" "$(status_kb VmHWM)" "$(status_kb VmRSS)" "$(cat "$out/$name.wrk-cpu")" "$ctx0 $ctx1" \
-    "$out/$name.perf" "${WRK_EXTRA_JSON:-}" >>"$results" ||
+    "$out/$name.metrics0" "$out/$name.metrics1" "$out/$name.perf" "${WRK_EXTRA_JSON:-}" >>"$results" ||
     { cat "$out/$name.wrk.txt" >&2; die "no result from wrk $label"; }
 }
 
@@ -293,7 +306,7 @@ rec.update({k: int(v) for k, v in kv.items() if k.endswith("_ns")} or {"unavaila
 print(json.dumps(rec))
 PY
 }
-stage "paired rounds: raw rate, single @64, bare @64, batch 1000, overload ($rounds rounds of ${round_secs}s runs)"
+stage "paired rounds: raw rate, bare @64, single @64, overload, batch 1000 ($rounds rounds of ${round_secs}s runs)"
 start_server rounds_main LOG_LEVEL=info
 main_pid=$server_pid main_port=$port
 warm_up
@@ -304,24 +317,47 @@ port=$(free_port)
 launch rounds_bare "(examples/bare_http)" "$bare_bin" "$port"
 bare_pid=$server_pid bare_port=$port
 warm_up
+# Order: the bare ceiling, then single @64, then overload, so that single @64
+# is next to both figures it is compared with (before run 10 overload came
+# last, two runs after single @64).
 for r in $(seq "$rounds"); do
   echo "round $r of $rounds" >&2
   raw_rate "$round_secs" "$r"
-  cross_cpu "$r" before_single
-  server_pid=$main_pid port=$main_port
-  WRK_SECS=$round_secs WRK_EXTRA_JSON="{\"round\": $r}" run_wrk "round${r}_single_64" "round $r: single" 64 1 "$out/single.json"
   cross_cpu "$r" before_bare
   server_pid=$bare_pid port=$bare_port
   WRK_SECS=$round_secs WRK_EXTRA_JSON="{\"round\": $r}" run_wrk "round${r}_bare_64" "round $r: bare HTTP ceiling" 64 1 "$out/single.json"
-  cross_cpu "$r" after_bare
+  cross_cpu "$r" before_single
   server_pid=$main_pid port=$main_port
-  WRK_SECS=$round_secs WRK_EXTRA_JSON="{\"round\": $r}" run_wrk "round${r}_batch_1000" "round $r: batch 1000" 4 1000 "$out/batch1000.json"
+  WRK_SECS=$round_secs WRK_EXTRA_JSON="{\"round\": $r}" run_wrk "round${r}_single_64" "round $r: single" 64 1 "$out/single.json"
   server_pid=$over_pid port=$over_port
   WRK_SECS=$round_secs WRK_EXTRA_JSON="{\"round\": $r, \"queue\": $overload_queue, \"timeout_s\": $overload_timeout}" \
     run_wrk "round${r}_overload" "round $r: overload" "$overload_conns" 1 "$out/single.json" --timeout "${overload_timeout}s"
+  cross_cpu "$r" after_overload
+  server_pid=$main_pid port=$main_port
+  WRK_SECS=$round_secs WRK_EXTRA_JSON="{\"round\": $r}" run_wrk "round${r}_batch_1000" "round $r: batch 1000" 4 1000 "$out/batch1000.json"
 done
 server_pid=$bare_pid
 stop_server rounds_bare
+
+# ---- 6. interleaved pairs for the overload ratio ----------------------------------
+# Even back to back, two 4 s runs often straddle one of the host's flips
+# (single @64 ranged 102-166k req/s within one run), and one flip decides a
+# round. Many short pairs, alternating which run goes first, give both figures
+# the same mix of host states; the overload target uses the median pair.
+stage "interleaved pairs: single @64 and overload ($pairs pairs of ${pair_secs}s runs, alternating order)"
+pair_run() { # pair, which (single | overload)
+  if [[ $2 == single ]]; then
+    server_pid=$main_pid port=$main_port
+    WRK_SECS=$pair_secs WRK_EXTRA_JSON="{\"pair\": $1}" run_wrk "pair${1}_single_64" "pair $1: single" 64 1 "$out/single.json"
+  else
+    server_pid=$over_pid port=$over_port
+    WRK_SECS=$pair_secs WRK_EXTRA_JSON="{\"pair\": $1, \"queue\": $overload_queue, \"timeout_s\": $overload_timeout}" \
+      run_wrk "pair${1}_overload" "pair $1: overload" "$overload_conns" 1 "$out/single.json" --timeout "${overload_timeout}s"
+  fi
+}
+for p in $(seq "$pairs"); do
+  if ((p % 2)); then pair_run "$p" single; pair_run "$p" overload; else pair_run "$p" overload; pair_run "$p" single; fi
+done
 server_pid=$over_pid
 stop_server rounds_overload
 server_pid=$main_pid

@@ -21,7 +21,7 @@ def round_lines(rnd, probes, single_rps, bare_rps=None):
              wrk("single_64", rnd, single_rps), wrk("batch_1000", rnd, 500, conns=4), wrk("overload", rnd, single_rps)]
     if bare_rps:
         lines.append(wrk("bare_64", rnd, bare_rps))
-    for when, ns in zip(("before_single", "before_bare", "after_bare"), probes):
+    for when, ns in zip(("before_bare", "before_single", "after_overload"), probes):
         if ns is not None:
             lines.append({"kind": "cross_cpu", "round": rnd, "when": when, "p50_ns": ns})
     return lines
@@ -40,7 +40,8 @@ class PairedRounds(unittest.TestCase):
     def test_each_run_is_classed_by_the_probes_on_its_two_sides(self):
         lines = round_lines(1, (120, 360, 370), 120_000, 130_000)
         (r,) = report.paired_rounds(lines, 2)
-        self.assertEqual((r["single_state"], r["bare_state"]), ("mixed", "far"))
+        # bare between 120 and 360 ns; single @64 and overload between 360 and 370
+        self.assertEqual((r["single_state"], r["bare_state"]), ("far", "mixed"))
         self.assertAlmostEqual(r["single_ratio"], 0.6)
         self.assertAlmostEqual(r["bare_ratio"], 0.65)
 
@@ -87,6 +88,67 @@ class ContextSwitches(unittest.TestCase):
 
     def test_runs_without_counts_show_a_dash(self):
         self.assertEqual(report.fmt_switches(wrk("single_64", 1, 100_000)), "–")
+
+
+METRICS = 'churn_http_requests_total{{method="POST",route="/api/v1/predict",status="{}"}} {}\n'
+
+
+class Statuses(unittest.TestCase):
+    def test_the_server_counts_what_it_answered_between_two_scrapes(self):
+        before = METRICS.format(200, 50) + 'churn_http_requests_total{method="GET",route="/metrics",status="200"} 3\n'
+        after = METRICS.format(200, 1050) + METRICS.format(503, 40) + "# HELP x\n"
+        self.assertEqual(wrk_result.server_statuses(before, after), {"server_statuses": {"200": 1000, "503": 40}})
+
+    def test_a_server_without_metrics_gives_none(self):
+        self.assertEqual(wrk_result.server_statuses("", ""), {})
+
+    def test_200s_are_wrks_own_and_other_statuses_the_servers(self):
+        run = dict(wrk("overload", 1, 0, conns=1024), requests=1000, statuses={}, status_errors=30,
+                   server_statuses={"200": 1012, "503": 31})
+        self.assertEqual(report.status_counts(run), {"200": 970, "503": 31})
+        self.assertEqual(report.other_statuses(run), 0)
+        self.assertAlmostEqual(report.ok_rps(run), 970 / 4)
+        run["server_statuses"]["500"] = 2
+        self.assertEqual(report.other_statuses(run), 2)
+
+    def test_non_2xx_from_a_server_without_metrics_count_as_other(self):
+        run = dict(wrk("bare_64", 1, 0), requests=100, statuses={}, status_errors=5)
+        self.assertEqual(report.other_statuses(run), 5)
+        self.assertEqual(report.non2xx(run), 5)
+
+    def test_counts_from_wrks_callback_are_used_as_they_are(self):
+        run = dict(wrk("overload", 1, 100), statuses={"200": 390, "503": 10}, status_errors=10)
+        self.assertEqual(report.status_counts(run), {"200": 390, "503": 10})
+
+
+class InterleavedPairs(unittest.TestCase):
+    @staticmethod
+    def pair(n, single_rps, overload_rps):
+        runs = [wrk("single_64", 0, single_rps), wrk("overload", 0, overload_rps, conns=1024)]
+        for r in runs:
+            r.pop("round")
+            r.update(pair=n, name=r["name"].replace("round0", f"pair{n}"))
+        return runs
+
+    def test_the_median_pair_decides_and_rounds_are_informational(self):
+        lines = self.pair(1, 100_000, 70_000) + self.pair(2, 150_000, 123_000) + self.pair(3, 90_000, 81_000)
+        lines += round_lines(1, (None, None, None), 100_000)
+        pairs = report.interleaved_pairs(lines)
+        self.assertEqual(len(pairs), 3)
+        out = []
+        report.overload_target(out.append, report.paired_rounds(lines, 2), pairs, None)
+        decided, rounds = out
+        self.assertIn("median of 3 interleaved pairs **82.0 %** (pairs: 70, 82, 90 %", decided)
+        self.assertIn("**met**", decided)
+        self.assertIn("(informational) the same, median paired round | 100.0 %", rounds)
+
+    def test_a_pair_missing_a_run_is_left_out(self):
+        lines = self.pair(1, 100_000, 90_000)[:1] + self.pair(2, 100_000, 70_000)
+        self.assertEqual(len(report.interleaved_pairs(lines)), 1)
+        out = []
+        report.overload_target(out.append, [], report.interleaved_pairs(lines), None)
+        self.assertIn("**70.0 %**", out[0])
+        self.assertIn("not met", out[0])
 
 
 if __name__ == "__main__":

@@ -3,13 +3,21 @@
 measured around the run into one JSON line on stdout, and a one-line summary
 on stderr.
 
-usage: wrk_result.py WRK_OUTPUT NAME LABEL CONNS THREADS ROWS CPU0 CPU1 VMHWM_KB VMRSS_KB WRK_CPU SERVER_CTX PERF_STAT_FILE [EXTRA_JSON]
+usage: wrk_result.py WRK_OUTPUT NAME LABEL CONNS THREADS ROWS CPU0 CPU1 VMHWM_KB VMRSS_KB WRK_CPU SERVER_CTX
+                     METRICS_BEFORE METRICS_AFTER PERF_STAT_FILE [EXTRA_JSON]
 WRK_CPU is run_cpu.py's "CPU_S VOL INVOL" for wrk; SERVER_CTX is "VOL0 INVOL0 VOL1 INVOL1", the
 server's context switches (all threads) before and after the run.
+METRICS_BEFORE/AFTER are the server's /metrics scraped around the run (empty for a server
+without them): wrk runs without the per-response Lua callback, so responses are counted by
+status on the server side (`server_statuses`).
 PERF_STAT_FILE is `perf stat -x,` output for the server during the run (may be missing).
 """
 import json
+import re
 import sys
+
+# churn_http_requests_total{method="POST",route="/api/v1/predict",status="200"} 12345
+REQUESTS = re.compile(r'^churn_http_requests_total\{([^}]*)\}\s+([0-9.e+]+)$')
 
 
 def perf_counts(path):
@@ -40,9 +48,41 @@ def context_switches(wrk_cpu, server_ctx):
     return counts
 
 
+def post_counts(metrics_text):
+    """{status: count} of POST requests in a Prometheus text scrape."""
+    counts = {}
+    for line in metrics_text.splitlines():
+        m = REQUESTS.match(line.strip())
+        if not m:
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+        if labels.get("method") == "POST" and "status" in labels:
+            counts[labels["status"]] = counts.get(labels["status"], 0) + int(float(m.group(2)))
+    return counts
+
+
+def server_statuses(before_text, after_text):
+    """{"server_statuses": {status: count}}: the POSTs the server answered between two
+    scrapes (the run's, plus those in flight when wrk stopped), or {} without metrics."""
+    before, after = post_counts(before_text), post_counts(after_text)
+    if not after:
+        return {}
+    diff = {code: n - before.get(code, 0) for code, n in after.items()}
+    return {"server_statuses": {code: n for code, n in diff.items() if n}}
+
+
+def read_text(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def main() -> None:
-    path, name, label, conns, threads, rows, cpu0, cpu1, hwm, rss, wrk_cpu, server_ctx, perf_file = sys.argv[1:14]
-    extra = sys.argv[14] if len(sys.argv) > 14 else ""
+    path, name, label, conns, threads, rows, cpu0, cpu1, hwm, rss, wrk_cpu, server_ctx = sys.argv[1:13]
+    metrics0, metrics1, perf_file = sys.argv[13:16]
+    extra = sys.argv[16] if len(sys.argv) > 16 else ""
     with open(path, encoding="utf-8", errors="replace") as f:
         found = [line[len("WRK_RESULT "):] for line in f if line.startswith("WRK_RESULT ")]
     if not found:
@@ -61,6 +101,7 @@ def main() -> None:
         wrk_cpu_s=float((wrk_cpu.split() or ["nan"])[0]),
     )
     d.update(context_switches(wrk_cpu, server_ctx))
+    d.update(server_statuses(read_text(metrics0), read_text(metrics1)))
     d.update(perf_counts(perf_file))
     d.update(json.loads(extra or "{}"))
     print(json.dumps(d))
@@ -68,7 +109,7 @@ def main() -> None:
     cpu_per_req = d["cpu_s"] * 1e6 / d["requests"] if d["requests"] else float("nan")
     print(
         f"  {rate:,.0f} req/s, p50 {d['p50_us']} us, p90 {d['p90_us']} us, p99 {d['p99_us']} us, "
-        f"statuses {d['statuses']}, socket errors c/r/w/t {d['connect']}/{d['read']}/{d['write']}/{d['timeout']}, "
+        f"statuses {d['statuses'] or d.get('server_statuses', {})}, socket errors c/r/w/t {d['connect']}/{d['read']}/{d['write']}/{d['timeout']}, "
         f"server CPU {cpu_per_req:.1f} us/req, wrk CPU {d['wrk_cpu_s'] * 1e6 / max(d['requests'], 1):.1f} us/req, "
         f"VmHWM {int(hwm) / 1024:.1f} MiB"
         + (f", server {(d['insn_u'] + d['insn_k']) / max(d['requests'], 1) / 1e3:.0f}k instructions/req" if "insn_u" in d and "insn_k" in d else ""),
