@@ -250,6 +250,13 @@ run_wrk() {
     { cat "$out/$name.wrk.txt" >&2; die "no result from wrk $label"; }
 }
 
+# run_overload NAME LABEL [JSON fields]: one overload run on the current server
+# ($overload_conns connections, wrk --timeout), recorded with the queue size.
+run_overload() {
+  WRK_EXTRA_JSON="{${3:+$3, }\"queue\": $overload_queue, \"timeout_s\": $overload_timeout}" \
+    run_wrk "$1" "$2" "$overload_conns" 1 "$out/single.json" --timeout "${overload_timeout}s"
+}
+
 # ---- 4. HTTP load ---------------------------------------------------------------
 stage "HTTP: default config, LOG_LEVEL=info, stderr to $out/server-main.log"
 start_server main LOG_LEVEL=info
@@ -273,8 +280,7 @@ stop_server warn
 stage "HTTP: overload (queue_capacity=$overload_queue, $overload_conns connections)"
 start_server overload LOG_LEVEL=info CHURN_QUEUE_CAPACITY="$overload_queue"
 warm_up
-WRK_EXTRA_JSON="{\"queue\": $overload_queue, \"timeout_s\": $overload_timeout}" \
-  run_wrk overload "overload" "$overload_conns" 1 "$out/single.json" --timeout "${overload_timeout}s"
+run_overload overload "overload"
 stop_server overload
 
 stage "HTTP ceiling: bare axum handler (same JSON parsing, no model, no middleware)"
@@ -330,8 +336,7 @@ for r in $(seq "$rounds"); do
   server_pid=$main_pid port=$main_port
   WRK_SECS=$round_secs WRK_EXTRA_JSON="{\"round\": $r}" run_wrk "round${r}_single_64" "round $r: single" 64 1 "$out/single.json"
   server_pid=$over_pid port=$over_port
-  WRK_SECS=$round_secs WRK_EXTRA_JSON="{\"round\": $r, \"queue\": $overload_queue, \"timeout_s\": $overload_timeout}" \
-    run_wrk "round${r}_overload" "round $r: overload" "$overload_conns" 1 "$out/single.json" --timeout "${overload_timeout}s"
+  WRK_SECS=$round_secs run_overload "round${r}_overload" "round $r: overload" "\"round\": $r"
   cross_cpu "$r" after_overload
   server_pid=$main_pid port=$main_port
   WRK_SECS=$round_secs WRK_EXTRA_JSON="{\"round\": $r}" run_wrk "round${r}_batch_1000" "round $r: batch 1000" 4 1000 "$out/batch1000.json"
@@ -351,8 +356,7 @@ pair_run() { # pair, which (single | overload)
     WRK_SECS=$pair_secs WRK_EXTRA_JSON="{\"pair\": $1}" run_wrk "pair${1}_single_64" "pair $1: single" 64 1 "$out/single.json"
   else
     server_pid=$over_pid port=$over_port
-    WRK_SECS=$pair_secs WRK_EXTRA_JSON="{\"pair\": $1, \"queue\": $overload_queue, \"timeout_s\": $overload_timeout}" \
-      run_wrk "pair${1}_overload" "pair $1: overload" "$overload_conns" 1 "$out/single.json" --timeout "${overload_timeout}s"
+    WRK_SECS=$pair_secs run_overload "pair${1}_overload" "pair $1: overload" "\"pair\": $1"
   fi
 }
 for p in $(seq "$pairs"); do

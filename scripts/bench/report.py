@@ -141,6 +141,11 @@ def cost_of_connections(at64, over):
     return text + "."
 
 
+def compared(value, floor, floor_text):
+    """The verdict column of an informational row: "≥ 80 %" or "< 80 %"."""
+    return f"{'≥' if value >= floor else '<'} {floor_text}"
+
+
 def met(flag):
     return "**met**" if flag else "**not met**"
 
@@ -150,13 +155,23 @@ def median(xs):
     return statistics.median(xs) if xs else float("nan")
 
 
+def wrk_runs_by(lines, key):
+    """{round or pair number: {run name without its "roundN_" or "pairN_": wrk run}}."""
+    out = {}
+    for r in lines:
+        if r["kind"] == "wrk" and r.get(key):
+            out.setdefault(r[key], {})[r["name"].split("_", 1)[1]] = r
+    return out
+
+
 def paired_rounds(lines, nproc):
     """Per round: the raw rates and the wrk runs measured back to back, with
     the three ratios the targets compare; rounds missing a part are left out."""
     out = []
+    by_round = wrk_runs_by(lines, "round")
     for n in sorted({r["round"] for r in lines if r.get("round")}):
         raw = {r["rows"]: r for r in lines if r["kind"] == "raw" and r.get("round") == n and r["threads"] == nproc}
-        runs = {r["name"].split("_", 1)[1]: r for r in lines if r["kind"] == "wrk" and r.get("round") == n}
+        runs = by_round.get(n, {})
         single, batch, over = runs.get("single_64"), runs.get("batch_1000"), runs.get("overload")
         if not (1 in raw and 1000 in raw and single and batch and over):
             continue
@@ -242,8 +257,7 @@ def ratio_target(w, rounds, target, key, runs_key, floor, floor_text, fmt, separ
     if separate:
         measured, ratio, errs = separate
         if rounds:
-            label, verdict = "(informational) the same from the separate runs above", \
-                f"{'≥' if ratio >= floor else '<'} {floor_text}"
+            label, verdict = "(informational) the same from the separate runs above", compared(ratio, floor, floor_text)
         else:
             label, verdict = target, met(ratio >= floor and not errs)
         w(f"| {label} | {measured}**{fmt(ratio)}**{'' if errs is None else f', {errs} errors'} | {verdict} |")
@@ -251,10 +265,7 @@ def ratio_target(w, rounds, target, key, runs_key, floor, floor_text, fmt, separ
 
 def interleaved_pairs(lines):
     """[(single @64 run, overload run)] of each interleaved pair, in order."""
-    pairs = {}
-    for r in lines:
-        if r["kind"] == "wrk" and r.get("pair"):
-            pairs.setdefault(r["pair"], {})[r["name"].split("_", 1)[1]] = r
+    pairs = wrk_runs_by(lines, "pair")
     return [(p["single_64"], p["overload"]) for _, p in sorted(pairs.items()) if "single_64" in p and "overload" in p]
 
 
@@ -275,11 +286,11 @@ def overload_target(w, rounds, pairs, separate):
         listed = ", ".join(percent(r["over_ratio"]) for r in rounds)
         rounds_ratio = median(r["over_ratio"] for r in rounds)
         w(f"| (informational) the same, median paired round | {percent(rounds_ratio)} (rounds: {listed}) | "
-          f"{'≥' if rounds_ratio >= 0.8 else '<'} 80 % |")
+          f"{compared(rounds_ratio, 0.8, '80 %')} |")
     if separate:
         measured, value, _ = separate
         w(f"| (informational) the same from the separate runs above | {measured}{percent(value)} | "
-          f"{'≥' if value >= 0.8 else '<'} 80 % |")
+          f"{compared(value, 0.8, '80 %')} |")
 
 
 def main():
@@ -439,7 +450,7 @@ def main():
         ratio = raw1["cpu_us_per_call"] / cpu_us_per_req(info)
         w(f"| (informational) the same, CPU-normalized: raw CPU per 1-row call / server CPU per request | "
           f"{fmt_us(raw1['cpu_us_per_call'])} / {fmt_us(cpu_us_per_req(info))} = **{ratio:.2f}×** "
-          f"(what the ratio would be with the server alone on dedicated cores) | {'≥ 0.5' if ratio >= 0.5 else '< 0.5'} |")
+          f"(what the ratio would be with the server alone on dedicated cores) | {compared(ratio, 0.5, '0.5')} |")
     if info:
         ratio = info["p99_us"] / max(info["p50_us"], 1)
         w(f"| p99 @64 ≤ 10 × p50 | {fmt_us(info['p99_us'])} / {fmt_us(info['p50_us'])} = **{ratio:.1f}×** | {met(ratio <= 10)} |")
@@ -453,7 +464,7 @@ def main():
     if b1000 and raw1000 and raw1000.get("cpu_us_per_call"):
         ratio = raw1000["cpu_us_per_call"] / cpu_us_per_req(b1000)
         w(f"| (informational) the same, CPU-normalized: raw CPU per 1000-row call / server CPU per 1000-row request | "
-          f"{fmt_us(raw1000['cpu_us_per_call'])} / {fmt_us(cpu_us_per_req(b1000))} = **{ratio:.2f}×** | {'≥ 0.7' if ratio >= 0.7 else '< 0.7'} |")
+          f"{fmt_us(raw1000['cpu_us_per_call'])} / {fmt_us(cpu_us_per_req(b1000))} = **{ratio:.2f}×** | {compared(ratio, 0.7, '0.7')} |")
     bare = wrk.get("bare_64")
     if info and bare:
         ratio = rps(info) / rps(bare)

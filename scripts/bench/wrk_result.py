@@ -20,18 +20,23 @@ import sys
 REQUESTS = re.compile(r'^churn_http_requests_total\{([^}]*)\}\s+([0-9.e+]+)$')
 
 
+def read_text(path):
+    """The file's text, or "" when it is missing (no perf, no metrics)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def perf_counts(path):
     """{"insn_u": ..., "insn_k": ...} from `perf stat -x,` output, or {}."""
     names = {"instructions:u": "insn_u", "instructions:k": "insn_k"}
     counts = {}
-    try:
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                parts = line.strip().split(",")
-                if len(parts) > 2 and parts[2] in names and parts[0].isdigit():
-                    counts[names[parts[2]]] = int(parts[0])
-    except OSError:
-        pass
+    for line in read_text(path).splitlines():
+        parts = line.strip().split(",")
+        if len(parts) > 2 and parts[2] in names and parts[0].isdigit():
+            counts[names[parts[2]]] = int(parts[0])
     return counts
 
 
@@ -69,14 +74,6 @@ def server_statuses(before_text, after_text):
         return {}
     diff = {code: n - before.get(code, 0) for code, n in after.items()}
     return {"server_statuses": {code: n for code, n in diff.items() if n}}
-
-
-def read_text(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def main() -> None:
