@@ -250,6 +250,12 @@ run_wrk() {
     { cat "$out/$name.wrk.txt" >&2; die "no result from wrk $label"; }
 }
 
+# run_single64 NAME LABEL [JSON fields]: single predictions at 64 connections
+# on the current server (the figure the ratio targets compare).
+run_single64() {
+  WRK_EXTRA_JSON=${3:+"{$3}"} run_wrk "$1" "$2" 64 1 "$out/single.json"
+}
+
 # run_overload NAME LABEL [JSON fields]: one overload run on the current server
 # ($overload_conns connections, wrk --timeout), recorded with the queue size.
 run_overload() {
@@ -267,14 +273,14 @@ for c in 1 16 64 256; do
 done
 run_wrk batch_100 "batch 100" 16 100 "$out/batch100.json"
 run_wrk batch_1000 "batch 1000" 4 1000 "$out/batch1000.json"
-COUNT_INSN=1 run_wrk single_64_insn "single, perf stat attached" 64 1 "$out/single.json"
+COUNT_INSN=1 run_single64 single_64_insn "single, perf stat attached"
 stop_server main
 
 stage "HTTP: LOG_LEVEL=warn (logging cost)"
 start_server warn LOG_LEVEL=warn
 warm_up
-run_wrk single_64_warn "single, LOG_LEVEL=warn" 64 1 "$out/single.json"
-COUNT_INSN=1 run_wrk single_64_warn_insn "single, LOG_LEVEL=warn, perf stat attached" 64 1 "$out/single.json"
+run_single64 single_64_warn "single, LOG_LEVEL=warn"
+COUNT_INSN=1 run_single64 single_64_warn_insn "single, LOG_LEVEL=warn, perf stat attached"
 stop_server warn
 
 stage "HTTP: overload (queue_capacity=$overload_queue, $overload_conns connections)"
@@ -287,7 +293,7 @@ stage "HTTP ceiling: bare axum handler (same JSON parsing, no model, no middlewa
 port=$(free_port)
 launch bare "(examples/bare_http)" "$bare_bin" "$port"
 warm_up
-run_wrk bare_64 "HTTP ceiling (bare axum, no model)" 64 1 "$out/single.json"
+run_single64 bare_64 "HTTP ceiling (bare axum, no model)"
 stop_server bare
 
 # ---- 5. paired rounds for the ratio targets ---------------------------------------
@@ -331,10 +337,10 @@ for r in $(seq "$rounds"); do
   raw_rate "$round_secs" "$r"
   cross_cpu "$r" before_bare
   server_pid=$bare_pid port=$bare_port
-  WRK_SECS=$round_secs WRK_EXTRA_JSON="{\"round\": $r}" run_wrk "round${r}_bare_64" "round $r: bare HTTP ceiling" 64 1 "$out/single.json"
+  WRK_SECS=$round_secs run_single64 "round${r}_bare_64" "round $r: bare HTTP ceiling" "\"round\": $r"
   cross_cpu "$r" before_single
   server_pid=$main_pid port=$main_port
-  WRK_SECS=$round_secs WRK_EXTRA_JSON="{\"round\": $r}" run_wrk "round${r}_single_64" "round $r: single" 64 1 "$out/single.json"
+  WRK_SECS=$round_secs run_single64 "round${r}_single_64" "round $r: single" "\"round\": $r"
   server_pid=$over_pid port=$over_port
   WRK_SECS=$round_secs run_overload "round${r}_overload" "round $r: overload" "\"round\": $r"
   cross_cpu "$r" after_overload
@@ -353,7 +359,7 @@ stage "interleaved pairs: single @64 and overload ($pairs pairs of ${pair_secs}s
 pair_run() { # pair, which (single | overload)
   if [[ $2 == single ]]; then
     server_pid=$main_pid port=$main_port
-    WRK_SECS=$pair_secs WRK_EXTRA_JSON="{\"pair\": $1}" run_wrk "pair${1}_single_64" "pair $1: single" 64 1 "$out/single.json"
+    WRK_SECS=$pair_secs run_single64 "pair${1}_single_64" "pair $1: single" "\"pair\": $1"
   else
     server_pid=$over_pid port=$over_port
     WRK_SECS=$pair_secs run_overload "pair${1}_overload" "pair $1: overload" "\"pair\": $1"
