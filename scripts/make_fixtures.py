@@ -1,8 +1,17 @@
 """Write the small ONNX fixtures in tests/fixtures/ used by the Rust server's startup tests.
 
-Run after models/train.py (needs models/data/churn.csv). Tiny LogisticRegression pipelines keep
+Run after models/train.py (needs models/data/churn.csv). Tiny logistic-regression pipelines keep
 each file a few KB. Every fixture golden is checked against onnxruntime within 1e-5.
+
+The files must be a pure function of this script on any CPU, so nothing here depends on the
+floating-point path the CPU or its BLAS takes:
+- the logistic-regression coefficients are numbers written below, not fitted at build time (an
+  lbfgs fit's last bits, and even its iteration count, depend on which SIMD kernel OpenBLAS picks);
+- the scaler and one-hot encoder are fitted, which is only sums and elementwise IEEE operations;
+- the golden probabilities are computed with exactly rounded sums (math.fsum), checked against
+  scikit-learn, and rounded to 12 significant digits, far below the 1e-5 the tests allow.
 """
+import math
 import sys
 from pathlib import Path
 
@@ -25,12 +34,43 @@ OPSET = {"": 17, "ai.onnx.ml": 1}
 SNAKE = {name: api for name, (api, _, _) in t.FEATURES.items()}
 
 
-def fit_logreg(X, y, names, C):
-    """LogisticRegression pipeline whose column (= ONNX input) names are `names[col]`."""
-    Xr = X.rename(columns=names)
-    cat = [names[c] for c in t.CATEGORICAL]
-    num = [names[c] for c in t.NUMERIC]
-    return Pipeline([("pre", t.preprocessor(cat, num)), ("clf", LogisticRegression(C=C, max_iter=1000))]).fit(Xr, y)
+# Coefficients in the preprocessor's output order: one-hot Geography (France, Germany, Spain),
+# Gender (Female, Male), then the scaled numerics in FEATURES order. They are
+# LogisticRegression(C=1.0 and C=0.01, tol=1e-10) fitted on the training split, rounded to
+# 4 significant digits. Two different models, so a mixed-up fixture path is caught.
+COEF_C1 = ([-0.3023, 0.5987, -0.2964, 0.2924, -0.2924,
+            -0.08218, 0.8373, 0.002335, 0.2513, 0.008874, -0.0008138, -0.5164, -0.02315], -1.611)
+COEF_C001 = ([-0.2402, 0.4416, -0.2015, 0.2349, -0.2349,
+              -0.07061, 0.7476, 0.002539, 0.2541, -0.0006133, 0.0003009, -0.4519, -0.02147], -1.563)
+
+
+def logreg(X, names, coefficients):
+    """A logistic-regression pipeline with fixed coefficients on a preprocessor fitted to X, whose
+    column (= ONNX input) names are `names[col]`."""
+    coef, intercept = coefficients
+    pre = t.preprocessor([names[c] for c in t.CATEGORICAL], [names[c] for c in t.NUMERIC])
+    pre.fit(X.rename(columns=names))
+    clf = LogisticRegression()
+    clf.classes_ = np.array([0, 1])
+    clf.coef_ = np.array([coef], dtype=np.float64)
+    clf.intercept_ = np.array([intercept], dtype=np.float64)
+    clf.n_features_in_ = len(coef)
+    assert len(pre.get_feature_names_out()) == len(coef)
+    return Pipeline([("pre", pre), ("clf", clf)])
+
+
+def expected_proba(model, X):
+    """P(churn) for the rows of X without BLAS: each product is one IEEE multiply and math.fsum
+    adds them exactly. Checked against scikit-learn's predict_proba, then rounded to 12 significant
+    digits so a libm exp() that rounds its last bit differently cannot change the file."""
+    pre, clf = model.named_steps["pre"], model.named_steps["clf"]
+    coef, intercept = clf.coef_[0].tolist(), float(clf.intercept_[0])
+    p = np.array([1.0 / (1.0 + math.exp(-math.fsum([intercept] + [c * v for c, v in zip(coef, row)])))
+                  for row in pre.transform(X).tolist()])
+    sklearn_diff = float(np.max(np.abs(p - model.predict_proba(X)[:, 1])))
+    if sklearn_diff > 1e-12:
+        sys.exit(f"fixture probabilities differ from scikit-learn's by {sklearn_diff:.3e}")
+    return np.array([float(f"{v:.12g}") for v in p])
 
 
 def export(model, names, numeric_type, zipmap):
@@ -83,22 +123,21 @@ def write_fixture(stem, onnx_bytes, X, expected, p_onnx):
 
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
-    X_train, X_test, y_train, _ = t.load_split()
+    X_train, X_test, _, _ = t.load_split()
     X = X_test.iloc[:GOLDEN_ROWS]
 
     # snake_case inputs, float64 numerics, skl2onnx's default ZipMap output (seq(map(int64, float))).
-    # Different C per fixture so the two goldens differ and a mixed-up fixture path is caught.
-    model = fit_logreg(X_train, y_train, SNAKE, C=1.0)
+    model = logreg(X_train, SNAKE, COEF_C1)
     onx = export(model, SNAKE, DoubleTensorType, zipmap=True)
-    expected = model.predict_proba(X.rename(columns=SNAKE))[:, 1]
+    expected = expected_proba(model, X.rename(columns=SNAKE))
     write_fixture("churn_zipmap_snake", onx, X, expected, ort_churn_proba(onx, X, SNAKE, np.float64))
 
-    # CamelCase inputs, float32 numerics, plain probabilities tensor. Expected values are
-    # scikit-learn's (fed the same float64 rows); the 1e-5 check above shows float32 rounding is harmless.
+    # CamelCase inputs, float32 numerics, plain probabilities tensor. Expected values are computed
+    # from the same float64 rows; the 1e-5 check above shows float32 rounding is harmless.
     same = {c: c for c in t.FEATURES}
-    model = fit_logreg(X_train, y_train, same, C=0.01)
+    model = logreg(X_train, same, COEF_C001)
     onx = export(model, same, FloatTensorType, zipmap=False)
-    expected = model.predict_proba(X)[:, 1]
+    expected = expected_proba(model, X)
     write_fixture("churn_float32", onx, X, expected, ort_churn_proba(onx, X, same, np.float32))
 
     # A valid model whose inputs are not the churn features.
