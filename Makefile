@@ -3,10 +3,13 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help ort model build run test lint unit bench image
+STAGES ?=
+
+.PHONY: help ort model build run test lint unit bench image \
+	check-lint check-rust check-model check-k8s check-api check-container
 
 help: ## List targets
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 ort: ## Install the pinned ONNX Runtime library into .ort/lib
 	@bash scripts/install_ort.sh
@@ -27,8 +30,21 @@ lint: ## rustfmt and clippy
 unit: ort ## Rust unit and integration tests only
 	cargo test --locked
 
-test: ## Everything CI runs: lint, tests, model, container, k8s and API checks
-	bash scripts/test.sh
+test: ## Every stage CI runs, then a table of results (STAGES="k8s api" picks some)
+	bash scripts/test.sh $(STAGES)
+
+check-lint: ## Stage: rustfmt, clippy, benchmark report unit tests
+	bash scripts/test.sh lint
+check-rust: ## Stage: cargo test (unit, API, manifest and memory tests)
+	bash scripts/test.sh rust
+check-model: ## Stage: make model reproduces the committed artifacts byte for byte
+	bash scripts/test.sh model
+check-k8s: ## Stage: Kubernetes manifests (kustomize, schemas, checkov, yamllint)
+	bash scripts/test.sh k8s
+check-api: ## Stage: OpenAPI, schemathesis, Swagger UI in Chromium, V2 parity
+	bash scripts/test.sh api
+check-container: ## Stage: image build and run with podman, compose, Prometheus
+	bash scripts/test.sh container
 
 bench: ## Criterion + HTTP load benchmark; writes benches/results.md
 	bash scripts/bench.sh

@@ -48,10 +48,15 @@ if [[ ! -x "$venv/bin/schemathesis" || "$(cat "$venv/.requirements.sha256" 2>/de
   timeout 600 "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-api.txt
   echo "$req_sum" >"$venv/.requirements.sha256"
 fi
+command -v npm >/dev/null || { echo "SKIP: no npm (Node.js) for playwright-core"; exit 77; }
 # playwright-core exactly as locked; it has no install script and fetches no browser.
 timeout 300 npm ci --prefix scripts/api --no-audit --no-fund --loglevel=error >/dev/null
 # Debian's Chromium is the only browser used.
 if [[ ! -x /usr/bin/chromium ]]; then
+  if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
+    echo "SKIP: no /usr/bin/chromium, and it can only be installed as root with apt-get"
+    exit 77
+  fi
   echo "     installing Debian's chromium" >&2
   timeout 300 apt-get update -qq
   DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq chromium >/dev/null
