@@ -18,7 +18,9 @@ model: ## Regenerate data, model, metadata and golden file (Python venv)
 	bash scripts/model.sh
 
 build: ort ## Release build
+	@echo "building the release binary (whole-program optimisation): the first build takes about 2-3 minutes on an idle 2-core machine, a rebuild after a change about 2" >&2
 	cargo build --release --locked
+	@echo "built target/release/churn-serve" >&2
 
 run: build ## Serve the shipped model on port 8000
 	./target/release/churn-serve
