@@ -57,8 +57,12 @@ fn main() -> ExitCode {
         .next()
         .and_then(|t| t.parse().ok())
         .unwrap_or_else(|| Settings::default().http_thread_count());
-    // Threaded as the server is (`main.rs`, `server::Server`).
-    let runtime = churn_serve::server::first_loop_runtime().expect("tokio runtime");
+    // Threaded as the server is (`main.rs`).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     runtime.block_on(async {
         let app = axum::Router::new()
             .route("/api/v1/predict", post(predict))
@@ -68,11 +72,8 @@ fn main() -> ExitCode {
         // The same connection settings as the server, header timer included.
         let options = churn_serve::server::Options {
             header_read_timeout: Settings::default().header_read_timeout(),
-            threads,
         };
-        churn_serve::server::serve(listener, app, options, std::future::pending())
-            .await
-            .expect("HTTP threads");
+        churn_serve::server::serve(listener, app, options, std::future::pending()).await;
     });
     ExitCode::SUCCESS
 }

@@ -30,7 +30,6 @@ pub const KEYS: &[&str] = &[
     "queue_capacity",
     "max_batch_rows",
     "batch_wait_us",
-    "worker_slice_us",
     "shutdown_drain_secs",
     "shutdown_grace_secs",
     "log_level",
@@ -84,9 +83,6 @@ pub struct Settings {
     pub queue_capacity: usize,
     pub max_batch_rows: usize,
     pub batch_wait_us: u64,
-    /// Scheduler slice for the inference threads (Linux 6.12+); 0 = the
-    /// kernel's default. See `model::sched`.
-    pub worker_slice_us: u64,
     pub shutdown_drain_secs: u64,
     pub shutdown_grace_secs: u64,
     pub log_level: String,
@@ -118,7 +114,6 @@ impl Default for Settings {
             queue_capacity: 256,
             max_batch_rows: 1024,
             batch_wait_us: 0,
-            worker_slice_us: 100,
             shutdown_drain_secs: 0,
             shutdown_grace_secs: 25,
             log_level: "info".into(),
@@ -180,16 +175,6 @@ impl Settings {
         positive("intra_op_threads", self.intra_op_threads as u64)?;
         positive("queue_capacity", self.queue_capacity as u64)?;
         positive("max_batch_rows", self.max_batch_rows as u64)?;
-        check(
-            "worker_slice_us",
-            self.worker_slice_us == 0 || (100..=100_000).contains(&self.worker_slice_us),
-            || {
-                format!(
-                    "{} is not 0 or in the kernel's range 100..=100000",
-                    self.worker_slice_us
-                )
-            },
-        )?;
         check("model_path", !self.model_path.as_os_str().is_empty(), || {
             "must not be empty".into()
         })?;
@@ -207,14 +192,13 @@ impl Settings {
             })
     }
 
-    /// HTTP event-loop threads (see `server`): configured, or one per core.
-    /// Each loop keeps its connections and request metrics to itself, so
-    /// loops scale with cores; on 2 cores two loops served 18 % more single
-    /// predictions at 64 connections than the earlier one multi-threaded
-    /// runtime with one worker (paired rounds, same machine).
+    /// Worker threads of the tokio runtime that serves HTTP: configured, or
+    /// half the cores (at least one). The inference workers are the other
+    /// busy threads; they block on their queue while idle, so they cost
+    /// nothing until there is work (docs/architecture.md).
     pub fn http_thread_count(&self) -> usize {
         match self.http_threads {
-            0 => cores(),
+            0 => (cores() / 2).max(1),
             n => n,
         }
     }
@@ -314,9 +298,9 @@ mod tests {
     }
 
     #[test]
-    fn http_threads_and_inference_workers_default_to_one_per_core() {
+    fn http_threads_default_to_half_the_cores_and_inference_workers_to_one_per_core() {
         let auto = from_toml("").unwrap();
-        assert_eq!(auto.http_thread_count(), cores());
+        assert_eq!(auto.http_thread_count(), (cores() / 2).max(1));
         assert_eq!(auto.worker_count(), cores());
         let set = from_toml("http_threads = 3\nworkers = 5").unwrap();
         assert_eq!((set.http_thread_count(), set.worker_count()), (3, 5));

@@ -71,9 +71,12 @@ fn main() -> ExitCode {
 /// lines are flushed, when the log guard drops, before the final error line.
 fn serve(settings: Settings) -> Result<(), String> {
     let _log_guard = telemetry::init(&settings.log_level, settings.log_format);
-    // `Application` starts the other HTTP loops (see `server`).
-    let runtime =
-        churn_serve::server::first_loop_runtime().map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(settings.http_thread_count())
+        .thread_name("http")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async {
         let app = Application::build(settings).await.map_err(|e| e.to_string())?;
         app.run_until(shutdown::signal()).await;

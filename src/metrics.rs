@@ -1,11 +1,8 @@
 //! Prometheus metrics, one registry per application instance (so that test
 //! servers in one process do not share counters).
 
-use std::sync::{Arc, Mutex};
-
 use crate::domain::{Outcome, RiskLevel};
 use prometheus::core::Collector;
-use prometheus::proto::{Metric, MetricFamily};
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder, exponential_buckets, linear_buckets,
@@ -13,8 +10,7 @@ use prometheus::{
 
 pub struct Metrics {
     registry: Registry,
-    /// One set per HTTP thread, summed when rendered (see [`RequestMetrics`]).
-    threads: Mutex<Vec<Arc<RequestMetrics>>>,
+    pub requests: RequestMetrics,
     pub inference_duration: Histogram,
     pub batch_rows: Histogram,
     pub queue_wait: Histogram,
@@ -22,13 +18,7 @@ pub struct Metrics {
     pub model_info: IntGaugeVec,
 }
 
-/// What the HTTP handlers record for every request, owned by one HTTP thread.
-///
-/// Why per thread: with two HTTP threads on 2 cores, every request's counter,
-/// histogram and gauge updates (some twenty atomic writes) bounced their cache
-/// lines between the cores. Skipping them raised single predictions at 64
-/// connections by ~10 % when the vCPUs shared a cache and by 15-50 % when
-/// they did not. Each thread now writes only its own lines; a scrape sums them.
+/// What the HTTP handlers record for every request.
 pub struct RequestMetrics {
     /// `predictions` by [outcome][risk level], resolved once: a batch of 1000
     /// rows would otherwise hash the labels 1000 times.
@@ -53,7 +43,7 @@ impl Metrics {
     pub fn new() -> Self {
         let m = Metrics {
             registry: Registry::new(),
-            threads: Mutex::new(Vec::new()),
+            requests: RequestMetrics::new(),
             inference_duration: histogram(
                 "churn_inference_duration_seconds",
                 "Duration of one ONNX Runtime call (one batch).",
@@ -87,14 +77,6 @@ impl Metrics {
         m
     }
 
-    /// A new set of request metrics for one HTTP thread, included in
-    /// [`Metrics::render`] from now on.
-    pub fn for_thread(&self) -> Arc<RequestMetrics> {
-        let set = Arc::new(RequestMetrics::new());
-        self.threads.lock().unwrap_or_else(|e| e.into_inner()).push(set.clone());
-        set
-    }
-
     fn register_all(&self) {
         let collectors: Vec<Box<dyn Collector>> = vec![
             Box::new(self.inference_duration.clone()),
@@ -103,6 +85,11 @@ impl Metrics {
             Box::new(self.rejected.clone()),
             Box::new(self.model_info.clone()),
             Box::new(prometheus::process_collector::ProcessCollector::for_self()),
+            Box::new(self.requests.http_requests.clone()),
+            Box::new(self.requests.http_duration.clone()),
+            Box::new(self.requests.http_in_flight.clone()),
+            Box::new(self.requests.predictions.clone()),
+            Box::new(self.requests.probability.clone()),
         ];
         for c in collectors {
             self.registry.register(c).expect("metric names are unique");
@@ -112,11 +99,7 @@ impl Metrics {
     }
 
     pub fn render(&self) -> String {
-        let mut families = self.registry.gather();
-        let threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
-        families.extend(sum_by_name(threads.iter().flat_map(|t| t.collect())));
-        drop(threads);
-        families.sort_by(|a, b| a.name().cmp(b.name()));
+        let families = self.registry.gather();
         let mut buf = Vec::new();
         TextEncoder::new()
             .encode(&families, &mut buf)
@@ -175,64 +158,6 @@ impl RequestMetrics {
         self.prediction_counts[outcome as usize][risk as usize].inc();
         self.probability.observe(probability);
     }
-
-    fn collect(&self) -> Vec<MetricFamily> {
-        let collectors: [&dyn Collector; 5] = [
-            &self.http_requests,
-            &self.http_duration,
-            &self.http_in_flight,
-            &self.predictions,
-            &self.probability,
-        ];
-        collectors.iter().flat_map(|c| c.collect()).collect()
-    }
-}
-
-/// Merges the families of the same name (one per HTTP thread) into one,
-/// adding up the samples that have the same labels. Families without
-/// samples are left out, as `Registry::gather` does.
-fn sum_by_name(families: impl IntoIterator<Item = MetricFamily>) -> Vec<MetricFamily> {
-    let mut merged: Vec<MetricFamily> = Vec::new();
-    for family in families {
-        match merged.iter_mut().find(|m| m.name() == family.name()) {
-            Some(into) => family.get_metric().iter().for_each(|metric| add_sample(into, metric)),
-            None => merged.push(family),
-        }
-    }
-    merged.retain(|f| !f.get_metric().is_empty());
-    for family in &mut merged {
-        family.mut_metric().sort_by(|a, b| label_values(a).cmp(label_values(b)));
-    }
-    merged
-}
-
-fn label_values(metric: &Metric) -> impl Iterator<Item = &str> {
-    metric.get_label().iter().map(|l| l.value())
-}
-
-fn add_sample(family: &mut MetricFamily, sample: &Metric) {
-    let same = family
-        .mut_metric()
-        .iter_mut()
-        .find(|m| m.get_label() == sample.get_label());
-    let Some(into) = same else {
-        return family.mut_metric().push(sample.clone());
-    };
-    if let Some(c) = into.counter.as_mut() {
-        c.set_value(c.value() + sample.get_counter().value());
-    }
-    if let Some(g) = into.gauge.as_mut() {
-        g.set_value(g.value() + sample.get_gauge().value());
-    }
-    if let Some(h) = into.histogram.as_mut() {
-        let from = sample.get_histogram();
-        h.set_sample_count(h.sample_count() + from.sample_count());
-        h.set_sample_sum(h.sample_sum() + from.sample_sum());
-        // Same bucket bounds: every thread's histogram is built by `new`.
-        for (bucket, add) in h.bucket.iter_mut().zip(&from.bucket) {
-            bucket.set_cumulative_count(bucket.cumulative_count() + add.cumulative_count());
-        }
-    }
 }
 
 impl Default for Metrics {
@@ -245,57 +170,19 @@ impl Default for Metrics {
 mod tests {
     use super::*;
 
-    fn sample(text: &str, line_start: &str) -> Option<f64> {
-        let line = text.lines().find(|l| l.starts_with(line_start))?;
-        line.rsplit(' ').next()?.parse().ok()
-    }
-
     #[test]
-    fn each_threads_request_metrics_are_summed_into_one_series() {
+    fn every_outcome_and_risk_level_is_exported_before_the_first_prediction() {
         let metrics = Metrics::new();
-        let (a, b) = (metrics.for_thread(), metrics.for_thread());
-        a.http_requests.with_label_values(&["GET", "/health", "200"]).inc();
-        b.http_requests.with_label_values(&["GET", "/health", "200"]).inc_by(2);
-        b.http_requests.with_label_values(&["GET", "/metrics", "200"]).inc();
-        a.http_duration.with_label_values(&["GET", "/health"]).observe(0.00005);
-        b.http_duration.with_label_values(&["GET", "/health"]).observe(1.0);
-        a.http_in_flight.inc();
-        b.http_in_flight.inc();
-        a.record_prediction(Outcome::Churn, RiskLevel::High, 0.9);
-        b.record_prediction(Outcome::Churn, RiskLevel::High, 0.8);
-
+        metrics.requests.record_prediction(Outcome::Churn, RiskLevel::High, 0.9);
         let text = metrics.render();
-        let value = |start: &str| sample(&text, start).unwrap_or_else(|| panic!("no {start} in:\n{text}"));
-        let health = r#"churn_http_requests_total{method="GET",route="/health",status="200"}"#;
-        assert_eq!(value(health), 3.0);
-        assert_eq!(value(r#"churn_http_requests_total{method="GET",route="/metrics""#), 1.0);
-        let duration = r#"churn_http_request_duration_seconds_bucket{method="GET",route="/health","#;
-        assert_eq!(value(&format!("{duration}le=\"0.0001\"}}")), 1.0);
-        assert_eq!(value(&format!("{duration}le=\"+Inf\"}}")), 2.0);
-        assert_eq!(value("churn_http_request_duration_seconds_count{"), 2.0);
-        assert_eq!(value("churn_http_request_duration_seconds_sum{"), 1.00005);
-        assert_eq!(value("churn_http_requests_in_flight "), 2.0);
-        assert_eq!(
-            value(r#"churn_predictions_total{outcome="churn",risk_level="HIGH"}"#),
-            2.0
+        assert!(
+            text.contains("churn_predictions_total{outcome=\"churn\",risk_level=\"HIGH\"} 1\n"),
+            "{text}"
         );
-        assert_eq!(
-            value(r#"churn_predictions_total{outcome="no_churn",risk_level="LOW"}"#),
-            0.0
+        assert!(
+            text.contains("churn_predictions_total{outcome=\"no_churn\",risk_level=\"LOW\"} 0\n"),
+            "{text}"
         );
-        assert_eq!(value("churn_prediction_probability_count "), 2.0);
-        // One family each: merged, not listed once per thread.
-        assert_eq!(text.matches("# TYPE churn_http_requests_total ").count(), 1, "{text}");
-        assert_eq!(text.matches("# TYPE churn_prediction_probability ").count(), 1);
-        assert_eq!(text.matches(health).count(), 1);
-    }
-
-    #[test]
-    fn families_without_samples_are_left_out_as_the_registry_does() {
-        let metrics = Metrics::new();
-        metrics.for_thread();
-        let text = metrics.render();
-        assert!(!text.contains("churn_http_requests_total"), "{text}");
-        assert!(text.contains("# TYPE churn_http_requests_in_flight gauge"), "{text}");
+        assert!(text.contains("churn_prediction_probability_count 1\n"), "{text}");
     }
 }

@@ -15,7 +15,7 @@ use crate::domain::{Customer, parse_customer};
 use crate::metrics::Metrics;
 use crate::model::{InferencePool, ModelError, ModelInfo, OnnxModel, PoolConfig, runtime, sha256_hex};
 use crate::routes::app;
-use crate::server::{self, Server};
+use crate::server;
 use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,12 +24,10 @@ pub enum StartupError {
     Model(#[from] ModelError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
-    #[error("cannot start the HTTP threads: {0}")]
-    Threads(std::io::Error),
 }
 
 pub struct Application {
-    server: Server,
+    listener: TcpListener,
     state: AppState,
     settings: Settings,
 }
@@ -41,23 +39,18 @@ impl Application {
         let addr = SocketAddr::new(settings.host, settings.port);
         let listener = bind(addr).map_err(|source| StartupError::Bind { addr, source })?;
         let state = AppState::new(&settings, Arc::new(pool), model, metrics);
-        let options = server::Options {
-            header_read_timeout: settings.header_read_timeout(),
-            threads: settings.http_thread_count(),
-        };
-        // The first loop serves `state` itself (the one `state()` returns);
-        // the others get their own copies and request metrics.
-        let router = |index| app(if index == 0 { state.clone() } else { state.for_thread() });
-        let server = Server::new(listener, router, options).map_err(StartupError::Threads)?;
         Ok(Application {
-            server,
+            listener,
             state,
             settings,
         })
     }
 
     pub fn port(&self) -> u16 {
-        self.server.local_addr().map(|a| a.port()).unwrap_or(self.settings.port)
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or(self.settings.port)
     }
 
     pub fn state(&self) -> &AppState {
@@ -67,7 +60,7 @@ impl Application {
     /// Serves until `shutdown` resolves, then: /health turns 503 for
     /// `shutdown_drain_secs` (so load balancers stop routing here), the
     /// listener closes, and in-flight requests get `shutdown_grace_secs`.
-    /// Nothing here can fail: accept errors are retried (`Server::run`).
+    /// Nothing here can fail: accept errors are retried (`server::serve`).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         let health = self.state.health.clone();
         let drain = Duration::from_secs(self.settings.shutdown_drain_secs);
@@ -93,8 +86,12 @@ impl Application {
             inference_workers = self.settings.worker_count(),
             "ready"
         );
+        let options = server::Options {
+            header_read_timeout: self.settings.header_read_timeout(),
+        };
+        let router = app(self.state.clone());
         tokio::select! {
-            () = self.server.run(stop_accepting) => {}
+            () = server::serve(self.listener, router, options, stop_accepting) => {}
             () = async { closing.cancelled().await; tokio::time::sleep(grace).await } => {
                 tracing::warn!(grace_secs = grace.as_secs(), "grace period over with requests still in flight");
             }
@@ -148,8 +145,6 @@ pub fn load_engine(settings: &Settings, metrics: Arc<Metrics>) -> Result<(Infere
         queue_capacity: settings.queue_capacity,
         max_batch_rows: settings.max_batch_rows,
         batch_wait: Duration::from_micros(settings.batch_wait_us),
-        ring_fallback: crate::model::RING_FALLBACK,
-        worker_slice: Duration::from_micros(settings.worker_slice_us),
     };
     Ok((InferencePool::start(models, config, metrics), info))
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Settings;
 use crate::domain::DecisionRule;
-use crate::metrics::{Metrics, RequestMetrics};
+use crate::metrics::Metrics;
 use crate::model::{ModelInfo, Predictor};
 
 /// Cloned several times per request (every `State` extractor and
@@ -21,8 +21,6 @@ pub struct Shared {
     pub predictor: Arc<dyn Predictor>,
     pub model: Arc<ModelInfo>,
     pub metrics: Arc<Metrics>,
-    /// This HTTP thread's request metrics (part of `metrics`).
-    pub requests: Arc<RequestMetrics>,
     pub health: Arc<Health>,
     pub rule: DecisionRule,
     pub limits: Limits,
@@ -35,7 +33,6 @@ impl AppState {
         AppState(Arc::new(Shared {
             predictor,
             model: Arc::new(model),
-            requests: metrics.for_thread(),
             metrics,
             health: Arc::new(Health::new()),
             rule: DecisionRule {
@@ -52,16 +49,6 @@ impl AppState {
                 cors_allowed_origins: settings.cors_allowed_origins.clone(),
                 api_keys: settings.api_keys.clone(),
             }),
-        }))
-    }
-
-    /// The same state for another HTTP thread: its own `Arc` (cloned several
-    /// times per request) and its own request metrics, so that threads do not
-    /// write to each other's cache lines.
-    pub fn for_thread(&self) -> AppState {
-        AppState(Arc::new(Shared {
-            requests: self.metrics.for_thread(),
-            ..Shared::clone(&self.0)
         }))
     }
 }

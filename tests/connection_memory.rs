@@ -60,7 +60,6 @@ async fn open_connections_keep_one_read_and_one_write_buffer_whatever_the_reques
     // The default header timeout: its timer must not add big allocations either.
     let options = churn_serve::server::Options {
         header_read_timeout: churn_serve::config::Settings::default().header_read_timeout(),
-        threads: 1,
     };
     let server = tokio::spawn(churn_serve::server::serve(listener, router, options, async {
         let _ = stopped.await;
@@ -86,7 +85,7 @@ async fn open_connections_keep_one_read_and_one_write_buffer_whatever_the_reques
     .await
     .unwrap();
     stop.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    server.await.unwrap();
 
     // Without half_close, every request allocated a fresh read buffer (200 here).
     assert!(

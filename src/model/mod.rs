@@ -5,8 +5,6 @@ mod metadata;
 mod onnx;
 mod pool;
 pub mod runtime;
-pub mod sched;
-mod wakeup;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,7 +12,6 @@ use std::pin::Pin;
 pub use metadata::{ModelInfo, sha256_hex};
 pub use onnx::OnnxModel;
 pub use pool::{InferencePool, PoolConfig, Scorer};
-pub use wakeup::{RING_FALLBACK, defer_wakeups};
 
 use crate::domain::Customer;
 

@@ -9,11 +9,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError};
+use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::sync::oneshot;
 
-use super::sched::{SliceOutcome, request_slice};
-use super::wakeup::{Doorbell, doorbell};
 use super::{ModelError, OnnxModel, PredictError, PredictFuture, Predictor};
 use crate::domain::Customer;
 use crate::metrics::Metrics;
@@ -26,13 +24,6 @@ pub struct PoolConfig {
     pub max_batch_rows: usize,
     /// Optional wait for more work after the first job; zero = never wait.
     pub batch_wait: Duration,
-    /// How often an idle worker looks at the queue without being rung: the
-    /// bound on a deferred ring's delay when a runtime thread stays busy
-    /// (e.g. a flood of other requests) and never goes idle.
-    pub ring_fallback: Duration,
-    /// Scheduler slice each worker asks for (see `sched`); zero keeps the
-    /// kernel's default.
-    pub worker_slice: Duration,
 }
 
 /// What a worker runs: one model call over a batch of rows. `OnnxModel` in
@@ -61,7 +52,6 @@ struct Job {
 
 pub struct InferencePool {
     queue: Sender<Job>,
-    bell: Doorbell,
     chunk_rows: usize,
     workers: usize,
 }
@@ -71,22 +61,14 @@ impl InferencePool {
     pub fn start<S: Scorer>(models: Vec<S>, config: PoolConfig, metrics: Arc<Metrics>) -> Self {
         let (queue, jobs) = crossbeam_channel::bounded(config.queue_capacity);
         let workers = models.len();
-        let (bell, rung) = doorbell(workers, config.queue_capacity);
-        let (outcomes, slices) = std::sync::mpsc::channel();
         for (i, model) in models.into_iter().enumerate() {
-            let (jobs, rung, config) = (jobs.clone(), rung.clone(), config.clone());
-            let (metrics, outcomes) = (metrics.clone(), outcomes.clone());
+            let (jobs, config, metrics) = (jobs.clone(), config.clone(), metrics.clone());
             std::thread::Builder::new()
                 .name(format!("inference-{i}"))
                 .spawn(move || {
-                    if !config.worker_slice.is_zero() {
-                        let _ = outcomes.send(request_slice(config.worker_slice));
-                    }
-                    drop(outcomes); // `start` reads outcomes until every worker's sender is gone
                     Worker {
                         model,
                         jobs,
-                        rung,
                         config,
                         metrics,
                     }
@@ -94,11 +76,8 @@ impl InferencePool {
                 })
                 .expect("spawning an inference thread");
         }
-        drop(outcomes);
-        report_slices(config.worker_slice, slices.iter());
         InferencePool {
             queue,
-            bell,
             chunk_rows: config.max_batch_rows,
             workers,
         }
@@ -123,19 +102,8 @@ impl InferencePool {
             queued_at: Instant::now(),
             chunk,
         }) {
-            Ok(()) => {
-                self.bell.job_queued(self.queue.len());
-                Ok(answer)
-            }
-            Err(TrySendError::Full(_)) => {
-                // The workers that make room need a core, and this (HTTP)
-                // thread would go on to read more requests only to reject
-                // them too: give the core up once. Two HTTP threads, 1024
-                // connections, queue 16: 503s fell from ~14k/s to ~1.5k/s
-                // and 200s rose by ~30 %, to the one-HTTP-thread level.
-                std::thread::yield_now();
-                Err(PredictError::Overloaded)
-            }
+            Ok(()) => Ok(answer),
+            Err(TrySendError::Full(_)) => Err(PredictError::Overloaded),
             Err(TrySendError::Disconnected(_)) => Err(PredictError::Stopped),
         }
     }
@@ -167,69 +135,24 @@ impl Predictor for InferencePool {
     }
 }
 
-impl Drop for InferencePool {
-    /// Workers waiting for a ring must wake to see that the queue is gone
-    /// (a thread may still hold a copy of the doorbell until it parks).
-    fn drop(&mut self) {
-        drop(std::mem::replace(&mut self.queue, crossbeam_channel::bounded(0).0));
-        self.bell.ring(self.workers);
-    }
-}
-
-/// One line for all workers: a slice that did not take is worth a warning
-/// (more 503s under load), one that did only a debug line.
-fn report_slices(slice: Duration, outcomes: impl Iterator<Item = SliceOutcome>) {
-    if slice.is_zero() {
-        return; // the kernel's default was asked for: nothing to report
-    }
-    let slice_us = slice.as_micros() as u64;
-    let mut applied = 0;
-    for outcome in outcomes {
-        match outcome {
-            SliceOutcome::Applied => applied += 1,
-            SliceOutcome::Ignored { kernel_reports } => {
-                let kernel_us = kernel_reports.as_micros() as u64;
-                return tracing::warn!(
-                    slice_us,
-                    kernel_us,
-                    "the kernel ignored the inference threads' scheduler slice (needs Linux 6.12 or later)"
-                );
-            }
-            SliceOutcome::Failed(e) => {
-                return tracing::warn!(slice_us, error = %e, "cannot set the inference threads' scheduler slice");
-            }
-            SliceOutcome::Unsupported => {
-                return tracing::warn!(slice_us, "scheduler slices are only supported on Linux");
-            }
-        }
-    }
-    tracing::debug!(
-        slice_us,
-        workers = applied,
-        "inference threads use a short scheduler slice"
-    );
-}
-
 struct Worker<S> {
     model: S,
     jobs: Receiver<Job>,
-    rung: Receiver<()>,
     config: PoolConfig,
     metrics: Arc<Metrics>,
 }
 
 impl<S: Scorer> Worker<S> {
-    /// A free worker takes what is queued, rung or not; with nothing queued
-    /// it waits for a ring (see `wakeup`).
+    /// Blocks until a job is queued, takes what else is waiting, scores it;
+    /// returns when the pool (every sender) is gone.
     fn run(mut self) {
         let mut carry = None;
         loop {
-            let first = match carry.take().map_or_else(|| self.jobs.try_recv(), Ok) {
-                Ok(job) => job,
-                Err(TryRecvError::Disconnected) => return,
-                Err(TryRecvError::Empty) => match self.rung.recv_timeout(self.config.ring_fallback) {
-                    Ok(()) | Err(RecvTimeoutError::Timeout) => continue,
-                    Err(RecvTimeoutError::Disconnected) => return,
+            let first = match carry.take() {
+                Some(job) => job,
+                None => match self.jobs.recv() {
+                    Ok(job) => job,
+                    Err(_) => return,
                 },
             };
             let batch = self.gather(first, &mut carry);
@@ -308,7 +231,6 @@ mod tests {
 
     use super::*;
     use crate::domain::{Feature, FeatureValue, parse_customer};
-    use crate::model::wakeup::EARLY_RING_JOBS;
 
     const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -342,14 +264,12 @@ mod tests {
         parse_customer(&body, &[]).unwrap()
     }
 
-    /// No batch wait, 1024 rows per call, and a fallback too long to matter.
+    /// No batch wait, 1024 rows per call.
     fn config(queue_capacity: usize) -> PoolConfig {
         PoolConfig {
             queue_capacity,
             max_batch_rows: 1024,
             batch_wait: Duration::ZERO,
-            ring_fallback: Duration::from_secs(3600),
-            worker_slice: Duration::ZERO,
         }
     }
 
@@ -381,72 +301,6 @@ mod tests {
         for (i, answer) in waiting.into_iter().enumerate() {
             assert_eq!(answer.await.unwrap(), [(400 + i) as f64 / 1000.0]);
         }
-    }
-
-    /// A runtime whose threads defer rings until they go idle, as the server's.
-    fn deferring_runtime() -> tokio::runtime::Runtime {
-        let mut builder = tokio::runtime::Builder::new_current_thread();
-        crate::model::defer_wakeups(builder.enable_all()).build().unwrap()
-    }
-
-    #[test]
-    fn on_a_deferring_thread_a_burst_is_one_call_made_once_the_thread_is_idle() {
-        let (pool, sizes, gate) = pool(64);
-        deferring_runtime().block_on(async {
-            tokio::time::sleep(Duration::from_millis(1)).await; // a first park
-            let answers: Vec<_> = (0..10).map(|i| pool.predict(vec![customer(500 + i)])).collect();
-            // The thread is busy (blocked right here), so nobody rang yet.
-            assert!(sizes.recv_timeout(Duration::from_millis(50)).is_err());
-            gate.send(()).unwrap();
-            for (i, answer) in answers.into_iter().enumerate() {
-                assert_eq!(answer.await.unwrap(), [(500 + i) as f64 / 1000.0]);
-            }
-        });
-        assert_eq!(sizes.try_recv().unwrap(), 10, "ten requests, one call");
-    }
-
-    #[test]
-    fn on_a_deferring_thread_a_long_queue_rings_without_waiting_for_idle() {
-        let (pool, sizes, gate) = pool(64);
-        deferring_runtime().block_on(async {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-            let answers: Vec<_> = (0..EARLY_RING_JOBS as u32)
-                .map(|i| pool.predict(vec![customer(600 + i)]))
-                .collect();
-            let first = sizes
-                .recv_timeout(TIMEOUT)
-                .expect("a worker was rung while the thread is busy");
-            assert_eq!(first, EARLY_RING_JOBS, "rung at the 16th job, all of them in the call");
-            for _ in &answers {
-                gate.send(()).unwrap();
-            }
-            for answer in answers {
-                answer.await.unwrap();
-            }
-        });
-    }
-
-    #[test]
-    fn a_deferred_ring_waits_at_most_the_fallback_when_the_thread_never_idles() {
-        let (sizes_tx, sizes) = mpsc::channel();
-        let (gate, gate_rx) = mpsc::channel();
-        let config = PoolConfig {
-            ring_fallback: Duration::from_millis(5),
-            ..config(64)
-        };
-        let scorer = Gated {
-            sizes: sizes_tx,
-            gate: gate_rx,
-        };
-        let pool = InferencePool::start(vec![scorer], config, Arc::new(Metrics::new()));
-        deferring_runtime().block_on(async {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-            let answer = pool.predict(vec![customer(700)]);
-            // The thread stays busy (blocked here) and never rings.
-            assert_eq!(sizes.recv_timeout(TIMEOUT).expect("the worker found the job itself"), 1);
-            gate.send(()).unwrap();
-            assert_eq!(answer.await.unwrap(), [0.7]);
-        });
     }
 
     /// Reports `(worker, batch size)`, then waits for its own gate.
@@ -543,7 +397,6 @@ mod tests {
     fn chunks_hold_whole_groups_and_share_work_between_workers() {
         let pool = InferencePool {
             queue: crossbeam_channel::bounded(1).0,
-            bell: doorbell(2, 1).0,
             chunk_rows: 100,
             workers: 2,
         };

@@ -24,7 +24,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     let route = telemetry::route_label(matched.as_ref());
     let method = request.method().clone();
     let request_id = request.headers().get(REQUEST_ID_HEADER).cloned();
-    let m = &state.requests;
+    let m = &state.metrics.requests;
     let in_flight = InFlight::enter(&m.http_in_flight);
     let started = Instant::now();
     let response = next.run(request).await;

@@ -169,7 +169,10 @@ fn decide(
 ) -> PredictionResponse {
     let prediction = state.rule.outcome(probability);
     let risk_level = state.rule.risk(probability);
-    state.requests.record_prediction(prediction, risk_level, probability);
+    state
+        .metrics
+        .requests
+        .record_prediction(prediction, risk_level, probability);
     PredictionResponse {
         customer_id,
         churn_probability: probability,

@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use super::helpers::{
-    DEFAULT_RULE, MAIN_GOLDEN, MAIN_METADATA, MAIN_MODEL, PartialRequest, TIMEOUT, client, eventually,
-    expected_decision, golden, repo_path, spawn_app, spawn_app_with, valid_customer,
+    DEFAULT_RULE, MAIN_GOLDEN, MAIN_METADATA, MAIN_MODEL, PartialRequest, TIMEOUT, eventually, expected_decision,
+    golden, repo_path, spawn_app, valid_customer,
 };
 
 const REQUESTS: &str = "churn_http_requests_total";
@@ -61,31 +61,6 @@ async fn http_requests_are_counted_by_method_route_template_and_status() {
     // The scrape that produced `m` is counted after it answered; the next one sees it.
     let m = app.metrics().await;
     assert_eq!(m.value(REQUESTS, &requests("GET", "/metrics", "200")), 1.0);
-}
-
-#[tokio::test]
-async fn requests_served_by_every_http_thread_are_counted_in_one_series() {
-    let app = spawn_app_with(|s| s.http_threads = 3).await;
-    // One client per connection: the server places each new connection on
-    // the thread with the fewest, so six connections reach all three.
-    for _ in 0..6 {
-        let connection = client();
-        for _ in 0..2 {
-            let response = connection
-                .post(app.url("/api/v1/predict"))
-                .json(&valid_customer())
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(response.status(), 200);
-        }
-    }
-    let m = app.metrics().await;
-    let predicted = requests("POST", "/api/v1/predict", "200");
-    assert_eq!(m.value(REQUESTS, &predicted), 12.0, "{}", m.text);
-    let predictions: f64 = m.series("churn_predictions_total").iter().map(|(_, n)| n).sum();
-    assert_eq!(predictions, 12.0, "{}", m.text);
-    assert_eq!(m.text.matches("# TYPE churn_http_requests_total ").count(), 1);
 }
 
 #[tokio::test]

@@ -223,11 +223,6 @@ fn zero_max_body_bytes_exits_1_naming_the_key() {
 }
 
 #[test]
-fn worker_slice_outside_the_kernels_range_exits_1_naming_the_key() {
-    fails_with(&[("CHURN_WORKER_SLICE_US", "50")], &["worker_slice_us", "50"]);
-}
-
-#[test]
 fn unknown_log_format_exits_1_naming_the_key() {
     fails_with(&[("LOG_FORMAT", "xml")], &["LOG_FORMAT"]);
 }
