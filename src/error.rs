@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::domain::{FieldError, Loc};
-use crate::model::PredictError;
+use crate::predictions::PredictError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

@@ -7,6 +7,7 @@ pub mod explain;
 pub mod healthcheck;
 pub mod metrics;
 pub mod model;
+pub mod predictions;
 pub mod routes;
 pub mod server;
 pub mod shutdown;

@@ -10,10 +10,10 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::extract::ApiJson;
-use super::predict::run;
 use super::schema::V2ErrorBody;
 use crate::domain::{Customer, Feature, FieldError, Loc, parse_customer};
 use crate::error::AppError;
+use crate::predictions::probabilities;
 use crate::state::AppState;
 
 pub const OUTPUT_NAME: &str = "probabilities";
@@ -210,7 +210,7 @@ pub async fn infer(
     }
     let customers = customers_from_tensors(&request.inputs, state.limits.max_batch_size)?;
     let rows = customers.len();
-    let probabilities = run(&state, customers, 1).await?;
+    let scored = probabilities(&state, customers, 1).await?;
     Ok(Json(InferResponse {
         model_name: state.model.name.clone(),
         model_version: state.model.version.to_string(),
@@ -219,7 +219,7 @@ pub async fn infer(
             name: OUTPUT_NAME,
             shape: vec![rows, 2],
             datatype: "FP64",
-            data: probabilities.iter().flat_map(|p| [1.0 - p, *p]).collect(),
+            data: scored.iter().flat_map(|p| [1.0 - p, *p]).collect(),
         }],
     }))
 }
