@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 7 benchmark, one command: raw in-process ONNX rate vs the HTTP server.
+# The benchmark, one command: raw in-process ONNX rate vs the HTTP server.
 #
 #   bash scripts/bench.sh        (or `make bench`)
 #

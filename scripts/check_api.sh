@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# API contract checks against the release binary (issue 6):
+# API contract checks against the release binary:
 #   1. /openapi.json is a valid OpenAPI 3.x document (openapi-spec-validator);
 #   2. schemathesis finds no 5xx and no response that breaks the spec;
 #   3. headless Chromium: /docs renders, "Try it out" + "Execute" on

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Container checks (issue 4), as CI runs them:
+# Container checks, as CI runs them:
 #   1. lint: hadolint (Dockerfile), yamllint, docker compose config, the
 #      compose-spec schema, promtool (config, rules, rule unit tests), the
 #      Grafana dashboard's JSON;

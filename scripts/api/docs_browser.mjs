@@ -1,4 +1,4 @@
-// Browser check of the Swagger UI served at /docs (issue 6).
+// Browser check of the Swagger UI served at /docs.
 //
 // Usage: node docs_browser.mjs BASE_URL SCREENSHOT_PATH [REQUEST_LOG]
 //

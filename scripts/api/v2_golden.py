@@ -1,4 +1,4 @@
-"""V2 infer vs native batch on golden rows (issue 6). Standard library only.
+"""V2 infer vs native batch on golden rows. Standard library only.
 
 Usage: python3 v2_golden.py BASE_URL GOLDEN_JSONL [ROWS]
 

@@ -1,4 +1,4 @@
-"""Validates an OpenAPI document with openapi-spec-validator (issue 6).
+"""Validates an OpenAPI document with openapi-spec-validator.
 
 Usage: python validate_openapi.py OPENAPI_JSON
 
