@@ -11,9 +11,9 @@ use churn_serve::{healthcheck, shutdown, telemetry};
 use clap::{Parser, Subcommand};
 
 /// mimalloc: the request path allocates and frees small objects across
-/// threads (tokio workers, inference threads); glibc malloc spent 15 % of the
-/// server's CPU there. Built with `no_thp` so it does not ask for huge pages,
-/// which raised resident memory by ~12 MiB.
+/// threads (tokio workers, inference threads), where glibc malloc spent a
+/// large share of the server's CPU. Built with `no_thp` so it does not ask
+/// for huge pages, which raise resident memory (docs/performance.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -173,9 +173,9 @@ const ACCESS_MESSAGE: &str = "request served";
 /// Where request records go; set by `init` once the log thread runs.
 static ACCESS: OnceLock<Sender<AccessRecord>> = OnceLock::new();
 
-/// Queues the request's line. Formatting it (timestamp, fields, escaping)
-/// cost the HTTP thread about 3 µs, a fifth of its time per request at
-/// 64 connections; the log thread does it on another core instead.
+/// Queues the request's line. Formatting it (timestamp, fields, escaping) is
+/// a sizeable part of a request's cost, so the log thread does it instead of
+/// the request thread (docs/performance.md, "Logging").
 pub fn access_log(record: AccessRecord) {
     if let Some(records) = ACCESS.get() {
         let _ = records.send(record);
@@ -183,9 +183,8 @@ pub fn access_log(record: AccessRecord) {
 }
 
 /// The JSON request line in the layout of the other JSON lines (tracing's
-/// `json().flatten_event(true)`), serialized directly: the log thread spends
-/// about half the CPU per line that tracing's JSON formatter took (measured
-/// at 64 connections: 0.36–0.55 µs against 0.76–0.83 µs per request).
+/// `json().flatten_event(true)`), serialized directly: cheaper per line than
+/// tracing's JSON formatter, which matters at one line per request.
 #[derive(Serialize)]
 struct JsonAccessLine<'a> {
     #[serde(serialize_with = "rfc3339_micros")]
