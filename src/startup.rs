@@ -6,12 +6,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
-use crate::domain::{Customer, parse_customer};
+use crate::domain::{Customer, example_customer, parse_customer};
 use crate::metrics::Metrics;
 use crate::model::{InferencePool, ModelError, ModelInfo, OnnxModel, PoolConfig, runtime, sha256_hex};
 use crate::routes::app;
@@ -150,10 +149,5 @@ pub fn load_engine(settings: &Settings, metrics: Arc<Metrics>) -> Result<(Infere
 }
 
 fn warm_up_customer() -> Customer {
-    let body = json!({
-        "credit_score": 650, "geography": "France", "gender": "Female", "age": 40, "tenure": 5,
-        "balance": 0.0, "num_of_products": 1, "has_cr_card": 1, "is_active_member": 1,
-        "estimated_salary": 100000.0
-    });
-    parse_customer(&body, &[]).expect("the warm-up customer is valid")
+    parse_customer(&example_customer(), &[]).expect("the example customer is valid")
 }

@@ -93,6 +93,30 @@ impl Feature {
         }
     }
 
+    /// What the API documentation says about the field, beyond its range.
+    pub fn description(self) -> Option<&'static str> {
+        match self {
+            Feature::Geography => Some("Country of the customer's branch."),
+            Feature::Tenure => Some("Years as a customer."),
+            Feature::HasCrCard | Feature::IsActiveMember => Some("0 or 1 (`false`/`true` also accepted)."),
+            _ => None,
+        }
+    }
+
+    /// The value in the documented example customer ([`example_customer`]).
+    pub fn example(self) -> serde_json::Value {
+        match self {
+            Feature::CreditScore => 619.into(),
+            Feature::Geography => "France".into(),
+            Feature::Gender => "Female".into(),
+            Feature::Age => 42.into(),
+            Feature::Tenure => 2.into(),
+            Feature::Balance => 0.0.into(),
+            Feature::NumOfProducts | Feature::HasCrCard | Feature::IsActiveMember => 1.into(),
+            Feature::EstimatedSalary => 101348.88.into(),
+        }
+    }
+
     pub fn is_categorical(self) -> bool {
         matches!(self.kind(), Kind::Category(_))
     }
@@ -103,6 +127,17 @@ impl Feature {
         let key = normalise(name);
         Feature::ALL.into_iter().find(|f| normalise(f.column_name()) == key)
     }
+}
+
+/// The example customer of the API documentation, the warm-up request and
+/// the tests: `customer_id` "C-1001" and each feature's [`Feature::example`].
+pub fn example_customer() -> serde_json::Value {
+    let mut body = serde_json::Map::new();
+    body.insert("customer_id".into(), "C-1001".into());
+    for feature in Feature::ALL {
+        body.insert(feature.api_name().into(), feature.example());
+    }
+    body.into()
 }
 
 fn normalise(name: &str) -> String {
@@ -124,5 +159,11 @@ mod tests {
             assert_eq!(Feature::from_model_name(&f.api_name().to_uppercase()), Some(f));
         }
         assert_eq!(Feature::from_model_name("surname"), None);
+    }
+
+    #[test]
+    fn the_example_customer_is_valid() {
+        let customer = crate::domain::parse_customer(&example_customer(), &[]).unwrap();
+        assert_eq!(customer.customer_id.as_deref(), Some("C-1001"));
     }
 }

@@ -8,6 +8,6 @@ mod feature;
 pub use batch::parse_batch;
 pub use body::{batch_from_json, customer_from_json};
 pub use customer::{Customer, FeatureValue, FieldError, Loc, MAX_CUSTOMER_ID_CHARS, parse_customer, parse_value};
-pub use feature::{Feature, GENDERS, GEOGRAPHIES, Kind};
+pub use feature::{Feature, GENDERS, GEOGRAPHIES, Kind, example_customer};
 mod decision;
 pub use decision::{DecisionRule, Outcome, RiskLevel};

@@ -4,75 +4,80 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, SchemaType, Type};
+use utoipa::{PartialSchema, ToSchema};
 
-/// One bank customer. The data set's column names (`CreditScore`,
-/// `Geography`, ...) are accepted as aliases of these fields.
-#[allow(dead_code)] // read by utoipa only
-#[derive(ToSchema)]
-#[schema(example = json!({
-    "customer_id": "C-1001", "credit_score": 619, "geography": "France", "gender": "Female",
-    "age": 42, "tenure": 2, "balance": 0.0, "num_of_products": 1, "has_cr_card": 1,
-    "is_active_member": 1, "estimated_salary": 101348.88
-}))]
-pub struct CustomerRequest {
-    /// Optional caller reference, echoed in the response.
-    #[schema(max_length = 256)]
-    customer_id: Option<String>,
-    #[schema(minimum = 300, maximum = 850)]
-    credit_score: i64,
-    geography: GeographyName,
-    gender: GenderName,
-    #[schema(minimum = 18, maximum = 100)]
-    age: i64,
-    /// Years as a customer.
-    #[schema(minimum = 0, maximum = 10)]
-    tenure: i64,
-    #[schema(minimum = 0)]
-    balance: f64,
-    #[schema(minimum = 1, maximum = 4)]
-    num_of_products: i64,
-    /// 0 or 1 (`false`/`true` also accepted).
-    #[schema(schema_with = flag)]
-    has_cr_card: i64,
-    /// 0 or 1 (`false`/`true` also accepted).
-    #[schema(schema_with = flag)]
-    is_active_member: i64,
-    #[schema(minimum = 0)]
-    estimated_salary: f64,
+use crate::domain::{Feature, Kind, MAX_CUSTOMER_ID_CHARS, example_customer};
+
+/// One bank customer, documented from the feature table (`domain::Feature`:
+/// names, ranges, categories, descriptions, example), the same table the
+/// parser reads, so the two cannot drift apart.
+pub struct CustomerRequest;
+
+impl ToSchema for CustomerRequest {}
+
+impl PartialSchema for CustomerRequest {
+    fn schema() -> RefOr<Schema> {
+        let id = ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+            .description(Some("Optional caller reference, echoed in the response."))
+            .max_length(Some(MAX_CUSTOMER_ID_CHARS));
+        let mut customer = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "One bank customer. The data set's column names (`CreditScore`, `Geography`, ...) \
+                 are accepted as aliases of these fields.",
+            ))
+            .property("customer_id", id);
+        for feature in Feature::ALL {
+            customer = customer
+                .property(feature.api_name(), feature_schema(feature))
+                .required(feature.api_name());
+        }
+        // `example` (not 3.1's `examples`): Swagger UI fills "Try it out" from it.
+        #[allow(deprecated)]
+        let customer = customer.example(Some(example_customer()));
+        Schema::Object(customer.build()).into()
+    }
 }
 
-/// A 0/1 flag: the integers 0 and 1, or the booleans `false` and `true`.
-fn flag() -> utoipa::openapi::schema::Schema {
-    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
-    Schema::OneOf(
-        OneOfBuilder::new()
-            .item(
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .minimum(Some(0))
-                    .maximum(Some(1)),
-            )
-            .item(ObjectBuilder::new().schema_type(Type::Boolean))
-            .description(Some("0 or 1 (`false`/`true` also accepted)."))
-            .build(),
-    )
-}
-
-/// Country of the customer's branch.
-#[allow(dead_code)] // read by utoipa only
-#[derive(ToSchema)]
-pub enum GeographyName {
-    France,
-    Spain,
-    Germany,
-}
-
-#[allow(dead_code)] // read by utoipa only
-#[derive(ToSchema)]
-pub enum GenderName {
-    Male,
-    Female,
+fn feature_schema(feature: Feature) -> Schema {
+    let description = feature.description();
+    let number = |kind: KnownFormat| {
+        ObjectBuilder::new()
+            .format(Some(SchemaFormat::KnownFormat(kind)))
+            .description(description)
+    };
+    match feature.kind() {
+        Kind::Integer { min, max } => number(KnownFormat::Int64)
+            .schema_type(Type::Integer)
+            .minimum(Some(min))
+            .maximum(Some(max))
+            .into(),
+        Kind::Number { min } => number(KnownFormat::Double)
+            .schema_type(Type::Number)
+            .minimum(Some(min))
+            .into(),
+        Kind::Category(values) => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(description)
+            .enum_values(Some(values.iter().copied()))
+            .into(),
+        // The integers 0 and 1, or the booleans `false` and `true`.
+        Kind::Flag => Schema::OneOf(
+            OneOfBuilder::new()
+                .item(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(0))
+                        .maximum(Some(1)),
+                )
+                .item(ObjectBuilder::new().schema_type(Type::Boolean))
+                .description(description)
+                .build(),
+        ),
+    }
 }
 
 /// Up to `max_batch_size` customers (default 1000).
@@ -106,37 +111,40 @@ pub struct V2ErrorBody {
 
 #[cfg(test)]
 mod tests {
-    use utoipa::PartialSchema;
-    use utoipa::openapi::{RefOr, schema::Schema};
-
     use super::*;
-    use crate::domain::{Feature, GENDERS, GEOGRAPHIES};
 
-    #[test]
-    fn documented_fields_are_exactly_the_parsed_fields() {
-        let RefOr::T(Schema::Object(object)) = CustomerRequest::schema() else {
-            panic!("customer schema is an object");
-        };
-        let mut documented: Vec<_> = object.properties.keys().cloned().collect();
-        let mut parsed: Vec<_> = Feature::ALL.iter().map(|f| f.api_name().to_owned()).collect();
-        parsed.push("customer_id".into());
-        documented.sort();
-        parsed.sort();
-        assert_eq!(documented, parsed);
+    fn customer_schema() -> Value {
+        serde_json::to_value(CustomerRequest::schema()).unwrap()
     }
 
     #[test]
-    fn documented_categories_are_exactly_the_parsed_categories() {
-        let values = |schema: RefOr<Schema>| -> Vec<String> {
-            let json = serde_json::to_value(schema).unwrap();
-            json["enum"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_str().unwrap().to_owned())
-                .collect()
-        };
-        assert_eq!(values(GeographyName::schema()), GEOGRAPHIES);
-        assert_eq!(values(GenderName::schema()), GENDERS);
+    fn every_feature_is_a_required_property_and_customer_id_is_optional() {
+        let schema = customer_schema();
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let features: Vec<&str> = Feature::ALL.iter().map(|f| f.api_name()).collect();
+        assert_eq!(required, features);
+        assert_eq!(schema["properties"]["customer_id"]["maxLength"], 256);
+    }
+
+    #[test]
+    fn ranges_categories_and_flags_are_documented_as_the_parser_reads_them() {
+        let schema = customer_schema();
+        let age = &schema["properties"]["age"];
+        assert_eq!(
+            (age["type"].as_str(), age["minimum"].as_f64(), age["maximum"].as_f64()),
+            (Some("integer"), Some(18.0), Some(100.0))
+        );
+        assert_eq!(
+            schema["properties"]["geography"]["enum"],
+            serde_json::json!(["France", "Spain", "Germany"])
+        );
+        assert_eq!(schema["properties"]["has_cr_card"]["oneOf"][1]["type"], "boolean");
+        assert_eq!(schema["properties"]["balance"]["minimum"].as_f64(), Some(0.0));
+        assert_eq!(schema["example"], example_customer());
     }
 }
