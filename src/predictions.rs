@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use crate::domain::{Customer, Outcome, RiskLevel};
 use crate::error::AppError;
 use crate::explain::{Contribution, ROWS_PER_CUSTOMER, contributions, occlusion_rows};
-pub use crate::model::PredictError;
+pub use crate::model::{ElementType, PredictError};
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

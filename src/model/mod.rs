@@ -34,8 +34,28 @@ pub trait Predictor: Send + Sync + 'static {
 pub struct InputSpec {
     pub name: String,
     pub feature: crate::domain::Feature,
-    /// `string`, `float32`, `float64` or `int64`.
-    pub dtype: &'static str,
+    pub dtype: ElementType,
+}
+
+/// The element type of a model input; the tensors fed to it are built in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElementType {
+    String,
+    Float32,
+    Float64,
+    Int64,
+}
+
+impl ElementType {
+    /// `string`, `float32`, `float64` or `int64`, as the metadata shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ElementType::String => "string",
+            ElementType::Float32 => "float32",
+            ElementType::Float64 => "float64",
+            ElementType::Int64 => "int64",
+        }
+    }
 }
 
 /// Why a prediction could not be made; mapped to HTTP statuses in `error`.

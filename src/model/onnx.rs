@@ -7,23 +7,14 @@ use ort::environment::Environment;
 use ort::session::{Session, SessionInputValue, SessionOutputs};
 use ort::value::{DynMapValueType, Tensor, TensorElementType, ValueType};
 
-use super::{InputSpec, ModelError};
+use super::{ElementType, InputSpec, ModelError};
 use crate::domain::{Customer, Feature, FeatureValue};
-
-/// The element type the model declares for an input; tensors are built in it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum InputType {
-    String,
-    F32,
-    F64,
-    I64,
-}
 
 #[derive(Debug, Clone)]
 struct Input {
     name: String,
     feature: Feature,
-    ty: InputType,
+    ty: ElementType,
 }
 
 /// The two output forms scikit-learn exports produce.
@@ -63,18 +54,12 @@ impl OnnxModel {
 
     /// The model's inputs in declaration order, for metadata endpoints.
     pub fn inputs(&self) -> Vec<InputSpec> {
-        let dtype = |ty| match ty {
-            InputType::String => "string",
-            InputType::F32 => "float32",
-            InputType::F64 => "float64",
-            InputType::I64 => "int64",
-        };
         self.inputs
             .iter()
             .map(|i| InputSpec {
                 name: i.name.clone(),
                 feature: i.feature,
-                dtype: dtype(i.ty),
+                dtype: i.ty,
             })
             .collect()
     }
@@ -151,18 +136,18 @@ fn check_inputs(session: &Session) -> Result<Vec<Input>, ModelError> {
     Ok(inputs)
 }
 
-fn input_type(name: &str, feature: Feature, dtype: &ValueType) -> Result<InputType, ModelError> {
+fn input_type(name: &str, feature: Feature, dtype: &ValueType) -> Result<ElementType, ModelError> {
     let ty = match dtype.tensor_type() {
-        Some(TensorElementType::String) => InputType::String,
-        Some(TensorElementType::Float32) => InputType::F32,
-        Some(TensorElementType::Float64) => InputType::F64,
-        Some(TensorElementType::Int64) => InputType::I64,
+        Some(TensorElementType::String) => ElementType::String,
+        Some(TensorElementType::Float32) => ElementType::Float32,
+        Some(TensorElementType::Float64) => ElementType::Float64,
+        Some(TensorElementType::Int64) => ElementType::Int64,
         _ => {
             let msg = format!("input `{name}` has unsupported type {dtype} (supported: string, float, double, int64)");
             return Err(ModelError::Inputs(msg));
         }
     };
-    if feature.is_categorical() != (ty == InputType::String) {
+    if feature.is_categorical() != (ty == ElementType::String) {
         let want = if feature.is_categorical() {
             "a string"
         } else {
@@ -214,7 +199,7 @@ fn build_tensor(input: &Input, rows: &[&Customer]) -> ort::Result<SessionInputVa
         FeatureValue::Category(_) => f64::NAN,
     };
     Ok(match input.ty {
-        InputType::String => {
+        ElementType::String => {
             let texts: Vec<&str> = rows
                 .iter()
                 .map(|c| match c.get(input.feature) {
@@ -224,11 +209,11 @@ fn build_tensor(input: &Input, rows: &[&Customer]) -> ort::Result<SessionInputVa
                 .collect();
             Tensor::from_string_array((shape, texts.as_slice()))?.into()
         }
-        InputType::F32 => {
+        ElementType::Float32 => {
             Tensor::from_array((shape, rows.iter().map(|c| number(c) as f32).collect::<Vec<_>>()))?.into()
         }
-        InputType::F64 => Tensor::from_array((shape, rows.iter().map(number).collect::<Vec<_>>()))?.into(),
-        InputType::I64 => {
+        ElementType::Float64 => Tensor::from_array((shape, rows.iter().map(number).collect::<Vec<_>>()))?.into(),
+        ElementType::Int64 => {
             Tensor::from_array((shape, rows.iter().map(|c| number(c) as i64).collect::<Vec<_>>()))?.into()
         }
     })

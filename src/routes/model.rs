@@ -110,7 +110,7 @@ fn feature_spec(state: &AppState, feature: Feature) -> FeatureSpec {
             .inputs
             .iter()
             .find(|i| i.feature == feature)
-            .map(|i| i.dtype),
+            .map(|i| i.dtype.name()),
         minimum,
         maximum,
         categories,

@@ -13,7 +13,7 @@ use super::extract::ApiJson;
 use super::schema::V2ErrorBody;
 use crate::domain::{Customer, Feature, FieldError, Loc, parse_customer};
 use crate::error::AppError;
-use crate::predictions::probabilities;
+use crate::predictions::{ElementType, probabilities};
 use crate::state::AppState;
 
 pub const OUTPUT_NAME: &str = "probabilities";
@@ -232,12 +232,12 @@ fn check_name(state: &AppState, name: &str) -> Result<(), AppError> {
     }
 }
 
-fn v2_datatype(dtype: &str) -> &'static str {
+fn v2_datatype(dtype: ElementType) -> &'static str {
     match dtype {
-        "string" => "BYTES",
-        "float32" => "FP32",
-        "int64" => "INT64",
-        _ => "FP64",
+        ElementType::String => "BYTES",
+        ElementType::Float32 => "FP32",
+        ElementType::Float64 => "FP64",
+        ElementType::Int64 => "INT64",
     }
 }
 
