@@ -1,0 +1,89 @@
+use super::*;
+
+fn from_toml(toml: &str) -> Result<Settings, ConfigError> {
+    let figment = Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(toml));
+    Settings::from_figment(figment)
+}
+
+#[test]
+fn shipped_config_file_equals_built_in_defaults() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/default.toml");
+    let from_file: Settings = Figment::from(Toml::file(file)).extract().expect("default.toml parses");
+    assert_eq!(from_file, Settings::default());
+}
+
+#[test]
+fn http_threads_default_to_half_the_cores_and_inference_workers_to_one_per_core() {
+    let auto = from_toml("").unwrap();
+    assert_eq!(auto.http_thread_count(), (cores() / 2).max(1));
+    assert_eq!(auto.worker_count(), cores());
+    let set = from_toml("http_threads = 3\nworkers = 5").unwrap();
+    assert_eq!((set.http_thread_count(), set.worker_count()), (3, 5));
+}
+
+#[test]
+fn key_list_names_every_field() {
+    let value = serde_json::to_value(Settings::default()).unwrap();
+    let mut fields: Vec<_> = value.as_object().unwrap().keys().cloned().collect();
+    let mut keys: Vec<_> = KEYS.iter().map(|k| k.to_string()).collect();
+    fields.sort();
+    keys.sort();
+    assert_eq!(fields, keys);
+}
+
+#[test]
+fn bad_value_names_the_key() {
+    let err = from_toml("port = \"eighty\"").unwrap_err().to_string();
+    assert!(err.contains("port"), "{err}");
+    let err = from_toml("threshold = 1.5").unwrap_err().to_string();
+    assert!(err.contains("`threshold`"), "{err}");
+    let err = from_toml("risk_medium = 0.8").unwrap_err().to_string();
+    assert!(err.contains("`risk_high`"), "{err}");
+}
+
+#[test]
+fn unknown_key_in_file_is_rejected() {
+    let err = from_toml("treshold = 0.4").unwrap_err().to_string();
+    assert!(err.contains("treshold"), "{err}");
+}
+
+#[test]
+fn cors_origins_must_be_origins() {
+    assert!(from_toml("cors_allowed_origins = [\"https://app.example.com\", \"http://localhost:3000\"]").is_ok());
+    let err = from_toml("cors_allowed_origins = [\"app.example.com/path\"]")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`cors_allowed_origins`"), "{err}");
+}
+
+#[test]
+fn api_keys_accept_comma_separated_string() {
+    let s = from_toml("api_keys = \"a, b,,c\"").unwrap();
+    assert_eq!(s.api_keys, ["a", "b", "c"]);
+}
+
+#[test]
+fn environment_overrides_file_and_ignores_foreign_variables() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("c.toml", "port = 9000\nthreshold = 0.4")?;
+        jail.set_env("PORT", "9100");
+        jail.set_env("CHURN_THRESHOLD", "0.35");
+        jail.set_env("CHURN_SERVE_PORT", "tcp://10.0.0.1:80");
+        let s = Settings::load(Some(Path::new("c.toml"))).map_err(|e| e.to_string())?;
+        assert_eq!(s.port, 9100);
+        assert_eq!(s.threshold, 0.35);
+        Ok(())
+    });
+}
+
+#[test]
+fn explicit_missing_config_file_is_an_error() {
+    let err = Settings::load(Some(Path::new("/nonexistent/churn.toml"))).unwrap_err();
+    assert!(matches!(err, ConfigError::MissingFile(_)));
+}
+
+#[test]
+fn metadata_path_defaults_to_json_beside_model() {
+    let s = Settings::default();
+    assert_eq!(s.metadata_path(), PathBuf::from("models/churn_pipeline.json"));
+}

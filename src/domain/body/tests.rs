@@ -1,0 +1,123 @@
+use serde_json::json;
+
+use super::*;
+
+fn valid() -> Value {
+    json!({
+        "customer_id": "c1", "credit_score": 619, "geography": "France", "gender": "Female", "age": 42,
+        "tenure": 2, "balance": 0.0, "num_of_products": 1, "has_cr_card": true,
+        "is_active_member": 1, "estimated_salary": 101348.88
+    })
+}
+
+/// Both paths must agree on every body: same customer, or same errors.
+fn agree(body: &Value) {
+    let bytes = body.to_string().into_bytes();
+    let general = parse_customer(body, &[Loc::from("body")]);
+    assert_eq!(customer_from_json(&bytes), general, "{body}");
+    let batch = json!({ "customers": [body, body] });
+    assert_eq!(
+        batch_from_json(batch.to_string().as_bytes(), 10),
+        parse_batch(&batch, 10),
+        "{batch}"
+    );
+}
+
+#[test]
+fn fast_and_general_paths_agree() {
+    agree(&valid());
+    let aliased = json!({
+        "CreditScore": 619, "Geography": "France", "Gender": "Female", "Age": 42, "Tenure": 2,
+        "Balance": 0.0, "NumOfProducts": 1, "HasCrCard": 1, "IsActiveMember": 1, "EstimatedSalary": 1.5
+    });
+    agree(&aliased);
+    let mut both_spellings = valid();
+    both_spellings["Age"] = json!(99);
+    agree(&both_spellings);
+    for (field, bad) in [
+        ("age", json!(17)),
+        ("age", json!(30.5)),
+        ("age", json!("30")),
+        ("geography", json!("Italy")),
+        ("has_cr_card", json!(2)),
+        ("customer_id", json!(5)),
+        ("customer_id", Value::Null),
+        ("balance", json!(-1)),
+        ("extra", json!({"nested": [1, 2]})),
+    ] {
+        let mut body = valid();
+        body[field] = bad;
+        agree(&body);
+    }
+    let mut missing = valid();
+    missing.as_object_mut().unwrap().remove("tenure");
+    agree(&missing);
+}
+
+/// Bodies written by hand: escapes (the fast path then owns its string),
+/// nested values and unusual scalars where the rules expect others.
+#[test]
+fn fast_and_general_paths_agree_on_raw_bodies() {
+    let rest = r#""credit_score": 619, "age": 42, "tenure": 2, "balance": 0, "num_of_products": 1,
+        "is_active_member": 1, "estimated_salary": 1e5"#;
+    for (fields, valid) in [
+        (
+            r#""geography": "Fr\u0061nce", "gender": "Female", "has_cr_card": 1"#,
+            true,
+        ),
+        (
+            r#""customer_id": "a\"b\\c", "geography": "Spain", "gender": "Male", "has_cr_card": -0.0"#,
+            true,
+        ),
+        (
+            r#""customer_id": null, "geography": "Germany", "gender": "Male", "has_cr_card": 1.0"#,
+            true,
+        ),
+        (
+            r#""geography": "France\n", "gender": "Female", "has_cr_card": 1"#,
+            false,
+        ),
+        (
+            r#""geography": ["France"], "gender": "Female", "has_cr_card": 1"#,
+            false,
+        ),
+        (
+            r#""geography": "France", "gender": {"x": [1, {}]}, "has_cr_card": 1"#,
+            false,
+        ),
+        (
+            r#""geography": "France", "gender": "Female", "has_cr_card": null"#,
+            false,
+        ),
+        (
+            r#""geography": "France", "gender": "Female", "has_cr_card": "1""#,
+            false,
+        ),
+        (r#""geography": "France", "gender": true, "has_cr_card": 1"#, false),
+        (
+            r#""customer_id": ["c"], "geography": "France", "gender": "Female", "has_cr_card": 1"#,
+            false,
+        ),
+    ] {
+        let body = format!("{{{fields}, {rest}}}");
+        let value: Value = serde_json::from_str(&body).unwrap();
+        let fast = customer_from_json(body.as_bytes());
+        assert_eq!(fast, parse_customer(&value, &[Loc::from("body")]), "{body}");
+        assert_eq!(fast.is_ok(), valid, "{body}");
+    }
+    let age = |text: &str| customer_from_json(format!(r#"{{"age": {text}}}"#).as_bytes()).unwrap_err();
+    assert!(age("18446744073709551615").iter().any(|e| e.kind == "less_than_equal"));
+}
+
+#[test]
+fn malformed_json_and_batch_limits_are_reported() {
+    let err = customer_from_json(b"{not json").unwrap_err();
+    assert_eq!(err[0].kind, "json_invalid");
+    assert_eq!(
+        batch_from_json(br#"{"customers": []}"#, 10).unwrap_err()[0].kind,
+        "too_short"
+    );
+    let three = json!({ "customers": [valid(), valid(), valid()] }).to_string();
+    assert_eq!(batch_from_json(three.as_bytes(), 2).unwrap_err()[0].kind, "too_long");
+    assert_eq!(batch_from_json(three.as_bytes(), 3).unwrap().len(), 3);
+}
