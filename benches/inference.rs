@@ -17,7 +17,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use churn_serve::domain::{Customer, parse_customer};
-use churn_serve::model::{OnnxModel, runtime};
+use churn_serve::model::{OnnxModel, ort_library};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::Value;
 
@@ -39,7 +39,7 @@ fn customers(n: usize) -> Vec<Customer> {
 }
 
 fn onnx_predict(c: &mut Criterion) {
-    let env = runtime::environment(Path::new("")).expect("ONNX Runtime (run scripts/install_ort.sh)");
+    let env = ort_library::environment(Path::new("")).expect("ONNX Runtime (run scripts/install_ort.sh)");
     let bytes = std::fs::read(MODEL).expect("model file");
     let mut model = OnnxModel::load(env, &bytes, 1).expect("model loads");
     let secs = std::env::var("BENCH_SECS")

@@ -22,7 +22,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use churn_serve::domain::{Customer, parse_customer};
-use churn_serve::model::{OnnxModel, runtime};
+use churn_serve::model::{OnnxModel, ort_library};
 use serde_json::Value;
 
 struct Args {
@@ -191,7 +191,7 @@ fn process_cpu_seconds() -> f64 {
 fn main() -> ExitCode {
     let result = (|| -> Result<(), String> {
         let args = parse_args()?;
-        let env = runtime::environment(Path::new("")).map_err(|e| e.to_string())?;
+        let env = ort_library::environment(Path::new("")).map_err(|e| e.to_string())?;
         let bytes = std::fs::read(&args.model).map_err(|e| format!("{}: {e}", args.model))?;
         let customers = load_customers(&args.golden)?;
         if customers.is_empty() {

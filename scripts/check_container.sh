@@ -127,11 +127,11 @@ step "lint: Dockerfile (hadolint)"
 pass "hadolint: Dockerfile has no findings"
 
 ort_script_version="$(sed -n 's/^ORT_VERSION="\${ORT_VERSION:-\(.*\)}"$/\1/p' scripts/install_ort.sh)"
-ort_code_version="$(sed -n 's/^pub const ORT_VERSION: &str = "\(.*\)";$/\1/p' src/model/runtime.rs)"
+ort_code_version="$(sed -n 's/^pub const ORT_VERSION: &str = "\(.*\)";$/\1/p' src/model/ort_library.rs)"
 [[ -n "$ort_script_version" && "$ort_script_version" == "$ort_code_version" ]] ||
-  fail "ONNX Runtime version: install_ort.sh '$ort_script_version' != src/model/runtime.rs '$ort_code_version'"
+  fail "ONNX Runtime version: install_ort.sh '$ort_script_version' != src/model/ort_library.rs '$ort_code_version'"
 grep -q 'install_ort.sh /out' Dockerfile || fail "the Dockerfile's ort stage must run scripts/install_ort.sh"
-pass "ONNX Runtime $ort_script_version: one pin (scripts/install_ort.sh, used by the Dockerfile) matching src/model/runtime.rs"
+pass "ONNX Runtime $ort_script_version: one pin (scripts/install_ort.sh, used by the Dockerfile) matching src/model/ort_library.rs"
 crate_version="$(sed -n '0,/^version = /s/^version = "\(.*\)"$/\1/p' Cargo.toml)"
 docker_version="$(sed -n 's/^ARG VERSION=//p' Dockerfile)"
 [[ "$crate_version" == "$docker_version" ]] ||

@@ -66,7 +66,7 @@ pub struct Settings {
     pub model_path: PathBuf,
     /// Empty means "the model path with a .json extension".
     pub metadata_path: PathBuf,
-    /// Empty means "search the usual places" (see `model::runtime`).
+    /// Empty means "search the usual places" (see `model::ort_library`).
     pub ort_dylib_path: PathBuf,
     pub threshold: f64,
     pub risk_medium: f64,

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Settings;
 use crate::domain::{Customer, example_customer, parse_customer};
 use crate::metrics::Metrics;
-use crate::model::{InferencePool, ModelError, ModelInfo, OnnxModel, PoolConfig, runtime, sha256_hex};
+use crate::model::{InferencePool, ModelError, ModelInfo, OnnxModel, PoolConfig, ort_library, sha256_hex};
 use crate::routes::app;
 use crate::server;
 use crate::state::AppState;
@@ -122,7 +122,7 @@ pub fn load_engine(settings: &Settings, metrics: Arc<Metrics>) -> Result<(Infere
         reason: e.to_string(),
     })?;
     let mut info = ModelInfo::load(&settings.metadata_path(), path, sha256_hex(&bytes))?;
-    let env = runtime::environment(&settings.ort_dylib_path)?;
+    let env = ort_library::environment(&settings.ort_dylib_path)?;
     let sample = warm_up_customer();
     let mut models = Vec::new();
     for _ in 0..settings.worker_count() {

@@ -1,8 +1,8 @@
-//! Request bodies from raw JSON bytes. A typed fast path reads each field
+//! Request bodies from raw JSON bytes. A borrowing fast path reads each field
 //! straight into a scalar that borrows strings from the body (no map per
 //! customer, no key or category allocations) and applies the very same rules
-//! as the general path (`JsonScalar`); any body it does not accept as valid
-//! is parsed again by the general path, which reports every error. Only the
+//! as the reporting path (`JsonScalar`); any body it does not accept as valid
+//! is parsed again by the reporting path, which reports every error. Only the
 //! speed differs, never the answer.
 
 use std::borrow::Cow;
@@ -21,7 +21,7 @@ use super::feature::Feature;
 
 /// A JSON value as the fast path keeps it: strings borrowed from the body
 /// when they hold no escapes, numbers as serde_json reads them for `Value`,
-/// arrays and objects skipped (no field accepts one; the general path
+/// arrays and objects skipped (no field accepts one; the reporting path
 /// reports them).
 enum Scalar<'a> {
     Null,
@@ -113,9 +113,9 @@ impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
     }
 }
 
-/// One customer as serde sees it: aliases as in the general path.
+/// One customer as serde sees it: aliases as in the reporting path.
 #[derive(Deserialize)]
-struct Typed<'a> {
+struct BorrowedCustomer<'a> {
     #[serde(borrow)]
     customer_id: Option<Scalar<'a>>,
     #[serde(alias = "CreditScore", borrow)]
@@ -141,7 +141,7 @@ struct Typed<'a> {
 }
 
 #[derive(Deserialize)]
-struct TypedBatch {
+struct BorrowedBatch {
     customers: ValidCustomers,
 }
 
@@ -166,7 +166,7 @@ impl<'de> Visitor<'de> for ValidCustomersVisitor {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ValidCustomers, A::Error> {
         let mut customers = Vec::new();
-        while let Some(typed) = seq.next_element::<Typed>()? {
+        while let Some(typed) = seq.next_element::<BorrowedCustomer>()? {
             let customer = typed.validate().ok_or_else(|| de::Error::custom("invalid customer"))?;
             customers.push(customer);
         }
@@ -174,7 +174,7 @@ impl<'de> Visitor<'de> for ValidCustomersVisitor {
     }
 }
 
-impl Typed<'_> {
+impl BorrowedCustomer<'_> {
     fn field(&self, feature: Feature) -> &Scalar<'_> {
         match feature {
             Feature::CreditScore => &self.credit_score,
@@ -190,7 +190,7 @@ impl Typed<'_> {
         }
     }
 
-    /// `None` when any rule fails: the general path then explains why.
+    /// `None` when any rule fails: the reporting path then explains why.
     fn validate(&self) -> Option<Customer> {
         let customer_id = parse_customer_id(self.customer_id.as_ref(), &[]).ok()?;
         let mut values = [FeatureValue::Number(0.0); 10];
@@ -203,23 +203,27 @@ impl Typed<'_> {
 
 /// The body of `POST /api/v1/predict`.
 pub fn customer_from_json(bytes: &[u8]) -> Result<Customer, Vec<FieldError>> {
-    if let Some(c) = serde_json::from_slice::<Typed>(bytes).ok().and_then(|t| t.validate()) {
+    if let Some(c) = serde_json::from_slice::<BorrowedCustomer>(bytes)
+        .ok()
+        .and_then(|t| t.validate())
+    {
         return Ok(c);
     }
-    parse_customer(&general(bytes)?, &[Loc::from("body")])
+    parse_customer(&json_value(bytes)?, &[Loc::from("body")])
 }
 
 /// The body of `POST /api/v1/predict/batch`, 1..=`max` customers.
 pub fn batch_from_json(bytes: &[u8], max: usize) -> Result<Vec<Customer>, Vec<FieldError>> {
-    match serde_json::from_slice::<TypedBatch>(bytes) {
-        Ok(TypedBatch {
+    match serde_json::from_slice::<BorrowedBatch>(bytes) {
+        Ok(BorrowedBatch {
             customers: ValidCustomers(customers),
         }) if (1..=max).contains(&customers.len()) => Ok(customers),
-        _ => parse_batch(&general(bytes)?, max),
+        _ => parse_batch(&json_value(bytes)?, max),
     }
 }
 
-fn general(bytes: &[u8]) -> Result<Value, Vec<FieldError>> {
+/// The whole body as a `Value`, for the reporting path.
+fn json_value(bytes: &[u8]) -> Result<Value, Vec<FieldError>> {
     serde_json::from_slice(bytes).map_err(|e| vec![FieldError::json_invalid(e.to_string())])
 }
 

@@ -113,7 +113,7 @@ impl FieldError {
 pub const MAX_CUSTOMER_ID_CHARS: usize = 256;
 
 /// What the field rules read from a JSON scalar. Implemented by
-/// `serde_json::Value` (the general path) and by the typed fast path's
+/// `serde_json::Value` (the reporting path) and by the borrowing fast path's
 /// borrowed scalar, so that both paths run the very same rules.
 pub trait JsonScalar {
     fn is_null(&self) -> bool;

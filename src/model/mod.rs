@@ -3,8 +3,8 @@
 
 mod metadata;
 mod onnx;
+pub mod ort_library;
 mod pool;
-pub mod runtime;
 
 use std::future::Future;
 use std::pin::Pin;
