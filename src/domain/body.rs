@@ -113,31 +113,80 @@ impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
     }
 }
 
-/// One customer as serde sees it: aliases as in the reporting path.
-#[derive(Deserialize)]
+/// One customer as the fast path reads it: each field's scalar, found by
+/// the feature table's names and aliases (as the reporting path finds them).
+/// A missing or repeated field, or a body that is not an object, fails the
+/// fast path, and the reporting path then says why.
 struct BorrowedCustomer<'a> {
-    #[serde(borrow)]
     customer_id: Option<Scalar<'a>>,
-    #[serde(alias = "CreditScore", borrow)]
-    credit_score: Scalar<'a>,
-    #[serde(alias = "Geography", borrow)]
-    geography: Scalar<'a>,
-    #[serde(alias = "Gender", borrow)]
-    gender: Scalar<'a>,
-    #[serde(alias = "Age", borrow)]
-    age: Scalar<'a>,
-    #[serde(alias = "Tenure", borrow)]
-    tenure: Scalar<'a>,
-    #[serde(alias = "Balance", borrow)]
-    balance: Scalar<'a>,
-    #[serde(alias = "NumOfProducts", borrow)]
-    num_of_products: Scalar<'a>,
-    #[serde(alias = "HasCrCard", borrow)]
-    has_cr_card: Scalar<'a>,
-    #[serde(alias = "IsActiveMember", borrow)]
-    is_active_member: Scalar<'a>,
-    #[serde(alias = "EstimatedSalary", borrow)]
-    estimated_salary: Scalar<'a>,
+    values: [Option<Scalar<'a>>; 10],
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for BorrowedCustomer<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(CustomerVisitor(PhantomData))
+    }
+}
+
+struct CustomerVisitor<'a>(PhantomData<BorrowedCustomer<'a>>);
+
+impl<'de: 'a, 'a> Visitor<'de> for CustomerVisitor<'a> {
+    type Value = BorrowedCustomer<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a customer object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BorrowedCustomer<'a>, A::Error> {
+        let mut customer_id = None;
+        let mut seen_id = false;
+        let mut values: [Option<Scalar<'a>>; 10] = Default::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::CustomerId if !seen_id => {
+                    seen_id = true;
+                    customer_id = map.next_value::<Option<Scalar<'a>>>()?;
+                }
+                Key::Feature(f) if values[f as usize].is_none() => values[f as usize] = Some(map.next_value()?),
+                Key::CustomerId | Key::Feature(_) => return Err(de::Error::custom("repeated field")),
+                Key::Other => drop(map.next_value::<IgnoredAny>()?),
+            }
+        }
+        Ok(BorrowedCustomer { customer_id, values })
+    }
+}
+
+/// A key of a customer object, matched without allocating.
+enum Key {
+    CustomerId,
+    Feature(Feature),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl Visitor<'_> for KeyVisitor {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<Key, E> {
+        if key == "customer_id" {
+            return Ok(Key::CustomerId);
+        }
+        let named = Feature::ALL
+            .into_iter()
+            .find(|f| f.api_name() == key || f.column_name() == key);
+        Ok(named.map_or(Key::Other, Key::Feature))
+    }
 }
 
 #[derive(Deserialize)]
@@ -175,27 +224,13 @@ impl<'de> Visitor<'de> for ValidCustomersVisitor {
 }
 
 impl BorrowedCustomer<'_> {
-    fn field(&self, feature: Feature) -> &Scalar<'_> {
-        match feature {
-            Feature::CreditScore => &self.credit_score,
-            Feature::Geography => &self.geography,
-            Feature::Gender => &self.gender,
-            Feature::Age => &self.age,
-            Feature::Tenure => &self.tenure,
-            Feature::Balance => &self.balance,
-            Feature::NumOfProducts => &self.num_of_products,
-            Feature::HasCrCard => &self.has_cr_card,
-            Feature::IsActiveMember => &self.is_active_member,
-            Feature::EstimatedSalary => &self.estimated_salary,
-        }
-    }
-
     /// `None` when any rule fails: the reporting path then explains why.
     fn validate(&self) -> Option<Customer> {
         let customer_id = parse_customer_id(self.customer_id.as_ref(), &[]).ok()?;
         let mut values = [FeatureValue::Number(0.0); 10];
         for feature in Feature::ALL {
-            values[feature as usize] = parse_value(feature.kind(), self.field(feature)).ok()?;
+            let scalar = self.values[feature as usize].as_ref()?;
+            values[feature as usize] = parse_value(feature.kind(), scalar).ok()?;
         }
         Some(customer(customer_id, values))
     }

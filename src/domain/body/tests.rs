@@ -121,3 +121,19 @@ fn malformed_json_and_batch_limits_are_reported() {
     assert_eq!(batch_from_json(three.as_bytes(), 2).unwrap_err()[0].kind, "too_long");
     assert_eq!(batch_from_json(three.as_bytes(), 3).unwrap().len(), 3);
 }
+
+#[test]
+fn a_customer_written_as_a_positional_array_is_rejected_not_read_in_field_order() {
+    let body = br#"["c1", 619, "France", "Female", 42, 2, 0.0, 1, 1, 1, 101348.88]"#;
+    let errors = customer_from_json(body).unwrap_err();
+    assert_eq!(errors[0].loc, vec![Loc::from("body")], "{errors:?}");
+}
+
+#[test]
+fn a_field_given_by_name_and_by_alias_is_read_as_the_reporting_path_reads_it() {
+    let body = br#"{"credit_score": 619, "CreditScore": 700, "geography": "France", "gender": "Female",
+        "age": 42, "tenure": 2, "balance": 0.0, "num_of_products": 1, "has_cr_card": 1,
+        "is_active_member": 1, "estimated_salary": 101348.88}"#;
+    let customer = customer_from_json(body).unwrap();
+    assert_eq!(customer.get(Feature::CreditScore), FeatureValue::Number(619.0));
+}
