@@ -48,8 +48,8 @@ check-api: ## Stage: OpenAPI, schemathesis, Swagger UI in Chromium, V2 parity
 check-container: ## Stage: image build and run with podman, compose, Prometheus
 	bash scripts/test.sh container
 
-bench: ## Criterion + HTTP load benchmark; writes benches/results.md
-	bash scripts/bench.sh
+bench: ## Criterion + HTTP load benchmark (benches/run.sh); writes benches/results.md
+	bash benches/run.sh
 
 image: ## Build the container image (docker, or podman/buildah)
 	$(if $(shell command -v docker),docker,podman) build -t churn-serve:$(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1) .

@@ -1,7 +1,7 @@
 //! Raw in-process ONNX Runtime cost of the churn pipeline: one `predict` call
 //! (one `Session::run`) at 1, 32 and 1000 rows, on one thread with
 //! intra_op_threads = 1. This is the physical limit the HTTP service is
-//! measured against (`scripts/bench.sh`, `benches/results.md`).
+//! measured against (`benches/run.sh`, `benches/results.md`).
 //!
 //! Run from the repository root (the ONNX Runtime library is found in
 //! `.ort/lib`; `bash scripts/install_ort.sh` installs it):

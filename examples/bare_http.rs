@@ -1,4 +1,4 @@
-//! The HTTP ceiling for `scripts/bench.sh`: a bare axum server that reads
+//! The HTTP ceiling for `benches/run.sh`: a bare axum server that reads
 //! the same JSON body, parses and validates it with the service's own parser,
 //! and answers a prediction-shaped JSON body without any model, middleware,
 //! logging or metrics. What the real server loses against this is the cost of

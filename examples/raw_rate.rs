@@ -1,7 +1,7 @@
 //! Raw in-process inference rate: N threads, each owning its own ONNX session
 //! (intra_op_threads = 1, like the server's workers), each calling
 //! `OnnxModel::predict` with R rows in a loop for a fixed duration. This is
-//! the ceiling the HTTP server is compared with in `scripts/bench.sh`.
+//! the ceiling the HTTP server is compared with in `benches/run.sh`.
 //!
 //!     cargo run --release --example raw_rate -- --threads 2 --rows 1 --secs 5
 //!

@@ -24,7 +24,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 ALL_STAGES=(lint rust model k8s api container)
 declare -A RUN=(
-  [lint]='cargo fmt --all -- --check && cargo clippy --all-targets --locked -- -D warnings && python3 -m unittest scripts/bench/test_report.py'
+  [lint]='cargo fmt --all -- --check && cargo clippy --all-targets --locked -- -D warnings && python3 -m unittest benches/lib/test_report.py'
   [rust]='bash scripts/install_ort.sh && cargo test --locked'
   [model]='bash scripts/check_model.sh'
   [k8s]='bash scripts/check_k8s.sh'

@@ -3,7 +3,7 @@
 and its voluntary and involuntary context switches: "CPU_S VOL INVOL".
 
 usage: run_cpu.py CPU_FILE COMMAND [ARGS...]   (exit status is the command's)
-bench.sh uses it to report the load generator's (wrk's) CPU per request,
+benches/run.sh uses it to report the load generator's (wrk's) CPU per request,
 since wrk shares the machine's cores with the server, and how often wrk
 slept (voluntary switches): each wake-up takes a core from the server.
 """

@@ -1,5 +1,9 @@
-"""Unit tests for report.py's paired-round bookkeeping (run by scripts/test.sh):
-which cross-CPU state a run is put in decides which median it joins."""
+"""Unit tests for report.py's and wrk_result.py's bookkeeping (run by
+scripts/test.sh): paired rounds and their medians, interleaved pairs,
+responses by status, context switches.
+
+    python3 -m unittest benches/lib/test_report.py   (from the repository root)
+"""
 import os
 import sys
 import unittest
@@ -15,56 +19,51 @@ def wrk(name, rnd, rps, conns=64):
             "status_errors": 0, "timeout": 0}
 
 
-def round_lines(rnd, probes, single_rps, bare_rps=None):
+def round_lines(rnd, single_rps, bare_rps=None):
     lines = [{"kind": "raw", "round": rnd, "threads": 2, "rows": 1, "rows_per_sec": 200_000.0},
              {"kind": "raw", "round": rnd, "threads": 2, "rows": 1000, "rows_per_sec": 700_000.0},
              wrk("single_64", rnd, single_rps), wrk("batch_1000", rnd, 500, conns=4), wrk("overload", rnd, single_rps)]
     if bare_rps:
         lines.append(wrk("bare_64", rnd, bare_rps))
-    for when, ns in zip(("before_bare", "before_single", "after_overload"), probes):
-        if ns is not None:
-            lines.append({"kind": "cross_cpu", "round": rnd, "when": when, "p50_ns": ns})
     return lines
 
 
-class CpuState(unittest.TestCase):
-    def test_bands_need_both_probes_to_agree(self):
-        self.assertEqual(report.cpu_state(110, 130), "near")
-        self.assertEqual(report.cpu_state(340, 390), "far")
-        self.assertEqual(report.cpu_state(110, 370), "mixed")
-        self.assertEqual(report.cpu_state(220, 230), "mixed")  # between the bands
-        self.assertEqual(report.cpu_state(None, 110), "unknown")
-
-
 class PairedRounds(unittest.TestCase):
-    def test_each_run_is_classed_by_the_probes_on_its_two_sides(self):
-        lines = round_lines(1, (120, 360, 370), 120_000, 130_000)
-        (r,) = report.paired_rounds(lines, 2)
-        # bare between 120 and 360 ns; single @64 and overload between 360 and 370
-        self.assertEqual((r["single_state"], r["bare_state"]), ("far", "mixed"))
+    def test_each_round_gives_its_own_ratios(self):
+        (r,) = report.paired_rounds(round_lines(1, 120_000, 130_000), 2)
         self.assertAlmostEqual(r["single_ratio"], 0.6)
         self.assertAlmostEqual(r["bare_ratio"], 0.65)
+        self.assertAlmostEqual(r["batch_ratio"], 500 * 1000 / 700_000)
+        self.assertAlmostEqual(r["over_ratio"], 1.0)
 
-    def test_rounds_without_probes_or_bare_run_still_count(self):
-        (r,) = report.paired_rounds(round_lines(1, (None, None, None), 100_000), 2)
-        self.assertEqual(r["single_state"], "unknown")
+    def test_rounds_without_a_bare_run_still_count(self):
+        (r,) = report.paired_rounds(round_lines(1, 100_000), 2)
         self.assertIsNone(r["bare"])
+        self.assertIsNone(r["bare_ratio"])
 
-    def test_the_state_row_gives_each_state_its_own_median(self):
-        lines = (round_lines(1, (110, 120, 130), 130_000, 180_000)
-                 + round_lines(2, (350, 360, 370), 80_000, 120_000)
-                 + round_lines(3, (115, 118, 121), 126_000, 170_000))
+    def test_a_round_missing_a_run_is_left_out(self):
+        lines = [r for r in round_lines(1, 100_000) if r.get("name") != "round1_overload"]
+        self.assertEqual(report.paired_rounds(lines + round_lines(2, 90_000), 2)[0]["round"], 2)
+
+    def test_the_median_round_decides_a_ratio_target(self):
+        rounds = report.paired_rounds(round_lines(1, 130_000) + round_lines(2, 80_000) + round_lines(3, 126_000), 2)
         out = []
-        report.by_cpu_state(out.append, report.paired_rounds(lines, 2))
-        row, share = out
-        self.assertIn("near: single @64 0.640× (2 runs), bare ceiling 0.875× (2 runs)", row)
+        report.ratio_target(out.append, rounds, "single", "single_ratio", "single", 0.5, "0.5", report.times, None)
+        (row,) = out
+        self.assertIn("median round **0.630×** (rounds: 0.650, 0.400, 0.630), 0 errors", row)
+        self.assertIn("**met**", row)
+
+    def test_the_share_of_the_ceiling_uses_the_bare_run_of_the_same_round(self):
+        lines = (round_lines(1, 130_000, 180_000) + round_lines(2, 80_000, 120_000)
+                 + round_lines(3, 126_000, 170_000) + round_lines(4, 100_000))
+        out = []
+        report.share_of_ceiling(out.append, report.paired_rounds(lines, 2))
+        (share,) = out
         self.assertIn("median round **72 %** (rounds: 72, 67, 74 %)", share)
-        self.assertIn("far: single @64 0.400× (1 run), bare ceiling 0.600× (1 run)", row)
-        self.assertNotIn("mixed", row.split("|")[2])
 
-    def test_no_state_row_without_probes(self):
+    def test_no_share_without_bare_runs(self):
         out = []
-        report.by_cpu_state(out.append, report.paired_rounds(round_lines(1, (None, None, None), 100_000), 2))
+        report.share_of_ceiling(out.append, report.paired_rounds(round_lines(1, 100_000), 2))
         self.assertEqual(out, [])
 
 
@@ -130,25 +129,29 @@ class InterleavedPairs(unittest.TestCase):
             r.update(pair=n, name=r["name"].replace("round0", f"pair{n}"))
         return runs
 
-    def test_the_median_pair_decides_and_rounds_are_informational(self):
+    def test_the_overload_share_is_informational_without_a_verdict(self):
         lines = self.pair(1, 100_000, 70_000) + self.pair(2, 150_000, 123_000) + self.pair(3, 90_000, 81_000)
-        lines += round_lines(1, (None, None, None), 100_000)
+        lines += round_lines(1, 100_000)
         pairs = report.interleaved_pairs(lines)
         self.assertEqual(len(pairs), 3)
         out = []
-        report.overload_target(out.append, report.paired_rounds(lines, 2), pairs, None)
-        decided, rounds = out
-        self.assertIn("median of 3 interleaved pairs **82.0 %** (pairs: 70, 82, 90 %", decided)
-        self.assertIn("**met**", decided)
-        self.assertIn("(informational) the same, median paired round | 100.0 %", rounds)
+        report.overload_share(out.append, report.paired_rounds(lines, 2), pairs, ("80 / 100 = ", 0.8, None))
+        from_pairs, from_rounds, separate = out
+        self.assertIn("(informational) overload", from_pairs)
+        self.assertIn("median of 3 interleaved pairs **82.0 %** (pairs: 70, 82, 90 %", from_pairs)
+        self.assertIn("median paired round | 100.0 %", from_rounds)
+        self.assertIn("from the separate runs above | 80 / 100 = 80.0 %", separate)
+        for row in out:
+            self.assertNotIn("met", row)
+            self.assertTrue(row.endswith("| – |"))
 
     def test_a_pair_missing_a_run_is_left_out(self):
         lines = self.pair(1, 100_000, 90_000)[:1] + self.pair(2, 100_000, 70_000)
         self.assertEqual(len(report.interleaved_pairs(lines)), 1)
         out = []
-        report.overload_target(out.append, [], report.interleaved_pairs(lines), None)
-        self.assertIn("**70.0 %**", out[0])
-        self.assertIn("not met", out[0])
+        report.overload_share(out.append, [], report.interleaved_pairs(lines), None)
+        (row,) = out
+        self.assertIn("median of 1 interleaved pair **70.0 %**", row)
 
 
 if __name__ == "__main__":

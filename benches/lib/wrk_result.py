@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turns wrk's WRK_RESULT line (scripts/bench/post.lua) plus what bench.sh
+"""Turns wrk's WRK_RESULT line (benches/lib/post.lua) plus what benches/run.sh
 measured around the run into one JSON line on stdout, and a one-line summary
 on stderr.
 

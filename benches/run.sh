@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark, one command: raw in-process ONNX rate vs the HTTP server.
 #
-#   bash scripts/bench.sh        (or `make bench`)
+#   bash benches/run.sh        (or `make bench`)
 #
 # Installs what it needs (wrk from Debian, ONNX Runtime), builds release
 # binaries, then, on this machine and in this one run:
@@ -16,14 +16,13 @@
 #      runs (perf slows the runs it watches)
 #   5. paired rounds for the ratio targets: raw rate, the bare HTTP ceiling
 #      @64, single @64, overload and batch 1000 back to back, BENCH_ROUNDS
-#      times, between examples/cross_cpu probes (how far apart the host has
-#      put the two vCPUs); targets use the median round
+#      times; targets use the median round
 #   6. interleaved pairs of short single @64 and overload runs, alternating
-#      order; the overload target uses the median pair
+#      order; the report gives the overload figures of the median pair
 # wrk runs without post.lua's per-response callback; the server counts
 # responses by status
-# and writes benches/results.md (printed at the end). Logs, raw wrk output
-# and results.jsonl stay in target/bench/.
+# and writes benches/results.md (printed at the end). Helpers are in
+# benches/lib/. Logs, raw wrk output and results.jsonl stay in target/bench/.
 #
 # Only 127.0.0.1 is contacted; every run is bounded in time; every process
 # started here is stopped on exit. Knobs (env): BENCH_DURATION (10 s per wrk
@@ -60,8 +59,7 @@ results_md=${BENCH_RESULTS_MD:-$root/benches/results.md}
 server_bin=${BENCH_SERVER_BIN:-$root/target/release/churn-serve}
 raw_bin=$root/target/release/examples/raw_rate
 bare_bin=$root/target/release/examples/bare_http
-cross_bin=$root/target/release/examples/cross_cpu
-helpers=$root/scripts/bench
+helpers=$root/benches/lib
 nproc=$(nproc)
 
 stage() { printf '\n==== %s ====\n' "$*" >&2; }
@@ -121,7 +119,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 stage "build (release)"
 build_started=$(date +%s)
-cargo build --release --locked --bin churn-serve --example raw_rate --example bare_http --example cross_cpu
+cargo build --release --locked --bin churn-serve --example raw_rate --example bare_http
 build_secs=$(($(date +%s) - build_started))
 
 mkdir -p "$out"
@@ -297,27 +295,10 @@ run_single64 bare_64 "HTTP ceiling (bare axum, no model)"
 stop_server bare
 
 # ---- 5. paired rounds for the ratio targets ---------------------------------------
-# HTTP throughput here flips between two levels every few seconds (single
-# @64 ~90k or ~145k req/s, same binary): the host moves the two vCPUs between
-# places that share a cache and places that do not (examples/cross_cpu), and
-# loopback TCP pays for every cache line it moves between them, while the raw
-# ONNX rate does not move. A ratio of two figures measured minutes apart
-# mostly measures that, so each round measures what a target compares back to
-# back and the targets use the median round. Short probes bracket the round's
-# single @64 and bare ceiling runs; the report classes a run only when the
-# probes on both sides of it agree.
-cross_cpu() { # round, when: one result line
-  local line
-  line=$(timeout 30 "$cross_bin" 0.2) || die "cross_cpu probe failed"
-  echo "$line" >&2
-  python3 - "$1" "$2" "$line" >>"$results" <<'PY'
-import json, sys
-kv = dict(p.split("=", 1) for p in sys.argv[3].split()[1:] if "=" in p)
-rec = {"kind": "cross_cpu", "round": int(sys.argv[1]), "when": sys.argv[2]}
-rec.update({k: int(v) for k, v in kv.items() if k.endswith("_ns")} or {"unavailable": kv.get("unavailable", "?")})
-print(json.dumps(rec))
-PY
-}
+# HTTP throughput on a shared VM drifts from second to second while the raw
+# ONNX rate stays put, so a ratio of two figures measured minutes apart mostly
+# measures the drift. Each round measures what a target compares back to back
+# and the targets use the median round.
 stage "paired rounds: raw rate, bare @64, single @64, overload, batch 1000 ($rounds rounds of ${round_secs}s runs)"
 start_server rounds_main LOG_LEVEL=info
 main_pid=$server_pid main_port=$port
@@ -335,15 +316,12 @@ warm_up
 for r in $(seq "$rounds"); do
   echo "round $r of $rounds" >&2
   raw_rate "$round_secs" "$r"
-  cross_cpu "$r" before_bare
   server_pid=$bare_pid port=$bare_port
   WRK_SECS=$round_secs run_single64 "round${r}_bare_64" "round $r: bare HTTP ceiling" "\"round\": $r"
-  cross_cpu "$r" before_single
   server_pid=$main_pid port=$main_port
   WRK_SECS=$round_secs run_single64 "round${r}_single_64" "round $r: single" "\"round\": $r"
   server_pid=$over_pid port=$over_port
   WRK_SECS=$round_secs run_overload "round${r}_overload" "round $r: overload" "\"round\": $r"
-  cross_cpu "$r" after_overload
   server_pid=$main_pid port=$main_port
   WRK_SECS=$round_secs WRK_EXTRA_JSON="{\"round\": $r}" run_wrk "round${r}_batch_1000" "round $r: batch 1000" 4 1000 "$out/batch1000.json"
 done
@@ -351,10 +329,10 @@ server_pid=$bare_pid
 stop_server rounds_bare
 
 # ---- 6. interleaved pairs for the overload ratio ----------------------------------
-# Even back to back, two 4 s runs often straddle one of the host's flips
-# (single @64 ranged 102-166k req/s within one run), and one flip decides a
-# round. Many short pairs, alternating which run goes first, give both figures
-# the same mix of host states; the overload target uses the median pair.
+# Even back to back, two 4 s runs often straddle a change in the host's speed
+# (single @64 ranged 102-166k req/s within one run). Many short pairs,
+# alternating which run goes first, give both figures the same mix of host
+# states; the report gives the overload figures of the median pair.
 stage "interleaved pairs: single @64 and overload ($pairs pairs of ${pair_secs}s runs, alternating order)"
 pair_run() { # pair, which (single | overload)
   if [[ $2 == single ]]; then

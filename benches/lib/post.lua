@@ -1,4 +1,4 @@
--- wrk script for scripts/bench.sh: POSTs the JSON body read from the file
+-- wrk script for benches/run.sh and benches/ab.sh: POSTs the JSON body read from the file
 -- named by $BENCH_BODY, counts responses by HTTP status (per wrk thread,
 -- summed in done()), and prints one machine-readable line:
 --   WRK_RESULT {"requests":...,"statuses":{"200":...,"503":...},"p50_us":...}

@@ -3,7 +3,7 @@
 (examples/bare_http) or does not answer within 5 s.
 
 usage: scrape.py PORT FILE
-bench.sh scrapes before and after each wrk run; wrk_result.py counts the
+benches/run.sh scrapes before and after each wrk run; wrk_result.py counts the
 responses by status from the difference.
 """
 import sys

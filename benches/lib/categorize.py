@@ -8,7 +8,7 @@ generic (kernel, libc, core/alloc/std): a kernel write() called by
 tracing-subscriber is logging, a malloc called by serde_json is JSON parsing.
 Wrappers that stay on the stack for the whole request (hyper's dispatcher,
 tokio's task harness, tower-http's trace future) only get what nothing more
-specific below them claims. With the server's CPU per request (bench.sh
+specific below them claims. With the server's CPU per request (profile.sh
 prints it), shares are also shown as microseconds per request.
 """
 import re

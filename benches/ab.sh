@@ -3,7 +3,7 @@
 # B A, A B, ...), each run against a freshly started server, so drift in the
 # machine's speed hits both sides alike.
 #
-#   bash scripts/bench/ab.sh BIN_A BIN_B [PAIRS] [SECS] [CONNS]
+#   bash benches/ab.sh BIN_A BIN_B [PAIRS] [SECS] [CONNS]
 #
 # Defaults: 10 pairs of 3 s runs at 64 connections, after a 1 s warm-up per
 # server. Prints each pair's requests/s, median latency and A/B ratios, then
@@ -13,7 +13,7 @@
 # AB_SERVER_ENV ("CHURN_WORKERS=1 ..."); for one side, give a wrapper script
 # as its binary. Talks only to 127.0.0.1; stops what it starts.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 [[ $# -ge 2 ]] || { sed -n '2,13p' "$0"; exit 2; }
 bin_a=$1 bin_b=$2 pairs=${3:-10} secs=${4:-3} conns=${5:-64}
@@ -32,7 +32,7 @@ cleanup() {
   rm -rf "$out"
 }
 trap cleanup EXIT
-python3 scripts/bench/payloads.py models/golden.jsonl "$out"
+python3 benches/lib/payloads.py models/golden.jsonl "$out"
 
 # rate BIN: requests/s of one run against a fresh server.
 rate() {
@@ -41,8 +41,8 @@ rate() {
   # shellcheck disable=SC2086 # AB_SERVER_ENV is a list of VAR=value words
   env CHURN_HOST=127.0.0.1 PORT="$port" LOG_LEVEL=warn ${AB_SERVER_ENV:-} "$1" >/dev/null 2>"$out/server.log" &
   server_pid=$!
-  python3 scripts/bench/startup_probe.py --wait "$port" 30 >/dev/null || { tail -5 "$out/server.log" >&2; exit 1; }
-  local url="http://127.0.0.1:$port/api/v1/predict$path" args=(-t"$((conns < 2 ? 1 : 2))" "-c$conns" -s scripts/bench/post.lua)
+  python3 benches/lib/startup_probe.py --wait "$port" 30 >/dev/null || { tail -5 "$out/server.log" >&2; exit 1; }
+  local url="http://127.0.0.1:$port/api/v1/predict$path" args=(-t"$((conns < 2 ? 1 : 2))" "-c$conns" -s benches/lib/post.lua)
   BENCH_COUNT_STATUS=0 BENCH_BODY=$out/$body.json timeout 60 wrk "${args[@]}" -d1s "$url" >/dev/null
   BENCH_COUNT_STATUS=0 BENCH_BODY=$out/$body.json timeout $((secs + 60)) wrk "${args[@]}" "-d${secs}s" "$url" >"$out/wrk.txt"
   kill -TERM "$server_pid"

@@ -5,7 +5,7 @@
 # (JSON, logging, metrics, request id, thread handoff, ONNX, HTTP, kernel),
 # in µs of server CPU per request.
 #
-#   bash scripts/bench/profile.sh [SECONDS (default 5)] [LOG_LEVEL (default info)] [KIND]
+#   bash benches/lib/profile.sh [SECONDS (default 5)] [LOG_LEVEL (default info)] [KIND]
 #
 # KIND: single (default; /api/v1/predict, 64 connections), batch100 (16
 # connections) or batch1000 (4 connections). Extra server settings can be
@@ -27,7 +27,7 @@ case $kind in
   *) echo "unknown KIND $kind (single, batch100, batch1000)" >&2; exit 2 ;;
 esac
 out=$root/target/bench/profile
-helpers=$root/scripts/bench
+helpers=$root/benches/lib
 mkdir -p "$out"
 
 if ! command -v perf >/dev/null; then
