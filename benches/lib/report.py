@@ -272,7 +272,7 @@ def main():
     w(f"| commit | `{env('BENCH_META_COMMIT', '?')}` |")
     w(f"| toolchain | {env('BENCH_META_RUSTC', '?')}; ONNX Runtime {env('BENCH_META_ORT', '?')}; {env('BENCH_META_WRK', '?')} |")
     extra = env("BENCH_META_SERVER_ENV", "")
-    config = f"extra settings `{extra}`" if extra else f"default config (http_threads = {nproc}, workers = {nproc}, queue_capacity 256, max_batch_rows 1024, batch_wait_us 0, intra_op_threads 1, worker_slice_us 100)"
+    config = f"extra settings `{extra}`" if extra else f"default config (http_threads = {max(1, nproc // 2)}, workers = {nproc}, queue_capacity 256, max_batch_rows 1024, batch_wait_us 0, intra_op_threads 1)"
     binary = env("BENCH_META_SERVER_BIN", "")
     build = f"binary `{binary}` (not this checkout's build)" if binary else "release build of this checkout"
     w(f"| server | {build}, {config}, bound to 127.0.0.1 |")
