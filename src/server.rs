@@ -45,8 +45,12 @@ pub struct Options {
 /// returns once they are all closed (callers bound that wait with their grace
 /// period). Accept errors are retried inside `Listener::accept`, so nothing
 /// here fails.
-pub async fn serve(listener: TcpListener, router: Router, options: Options, stop_accepting: impl Future<Output = ()>) {
-    let mut listener = listener;
+pub async fn serve(
+    mut listener: TcpListener,
+    router: Router,
+    options: Options,
+    stop_accepting: impl Future<Output = ()>,
+) {
     let mut http = http1::Builder::new();
     http.half_close(true)
         .timer(TokioTimer::new())

@@ -138,21 +138,21 @@ impl<'de: 'a, 'a> Visitor<'de> for CustomerVisitor<'a> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BorrowedCustomer<'a>, A::Error> {
-        let mut customer_id = None;
-        let mut seen_id = false;
+        // Outer `Some`: the key was seen (its value may still be null).
+        let mut customer_id: Option<Option<Scalar<'a>>> = None;
         let mut values: [Option<Scalar<'a>>; 10] = Default::default();
         while let Some(key) = map.next_key::<Key>()? {
             match key {
-                Key::CustomerId if !seen_id => {
-                    seen_id = true;
-                    customer_id = map.next_value::<Option<Scalar<'a>>>()?;
-                }
+                Key::CustomerId if customer_id.is_none() => customer_id = Some(map.next_value()?),
                 Key::Feature(f) if values[f as usize].is_none() => values[f as usize] = Some(map.next_value()?),
                 Key::CustomerId | Key::Feature(_) => return Err(de::Error::custom("repeated field")),
                 Key::Other => drop(map.next_value::<IgnoredAny>()?),
             }
         }
-        Ok(BorrowedCustomer { customer_id, values })
+        Ok(BorrowedCustomer {
+            customer_id: customer_id.flatten(),
+            values,
+        })
     }
 }
 

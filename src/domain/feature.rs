@@ -129,8 +129,8 @@ impl Feature {
     }
 }
 
-/// The example customer of the API documentation, the warm-up request and
-/// the tests: `customer_id` "C-1001" and each feature's [`Feature::example`].
+/// The example customer of the API documentation and the warm-up request:
+/// `customer_id` "C-1001" and each feature's [`Feature::example`].
 pub fn example_customer() -> serde_json::Value {
     let mut body = serde_json::Map::new();
     body.insert("customer_id".into(), "C-1001".into());

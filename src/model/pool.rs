@@ -148,12 +148,8 @@ impl<S: Scorer> Worker<S> {
     fn run(mut self) {
         let mut carry = None;
         loop {
-            let first = match carry.take() {
-                Some(job) => job,
-                None => match self.jobs.recv() {
-                    Ok(job) => job,
-                    Err(_) => return,
-                },
+            let Some(first) = carry.take().or_else(|| self.jobs.recv().ok()) else {
+                return;
             };
             let batch = self.gather(first, &mut carry);
             self.serve(batch);

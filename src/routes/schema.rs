@@ -1,6 +1,6 @@
 //! Types that exist to describe the API in OpenAPI. Request bodies are parsed
-//! by hand (`domain`) so that every bad field is reported at once; these
-//! structs document that contract, and a test keeps the two in step.
+//! by hand (`domain`) so that every bad field is reported at once; the
+//! customer's schema is built from the same feature table the parser reads.
 
 use serde::Serialize;
 use serde_json::Value;
