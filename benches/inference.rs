@@ -16,7 +16,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
 
-use churn_serve::domain::{Customer, parse_customer};
+use churn_serve::domain::{Coercion, Customer, parse_customer};
 use churn_serve::model::{OnnxModel, ort_library};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::Value;
@@ -32,7 +32,7 @@ fn customers(n: usize) -> Vec<Customer> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let v: Value = serde_json::from_str(l).expect("golden line is JSON");
-            parse_customer(&v["customer"], &[]).expect("golden customer is valid")
+            parse_customer(&v["customer"], &[], Coercion::Strict).expect("golden customer is valid")
         })
         .collect();
     all.iter().cycle().take(n).cloned().collect()

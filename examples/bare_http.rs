@@ -17,7 +17,7 @@ use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use churn_serve::config::Settings;
-use churn_serve::domain::customer_from_json;
+use churn_serve::domain::{Coercion, customer_from_json};
 use serde::Serialize;
 
 // The server's allocator, so that the ceiling is measured like for like.
@@ -36,7 +36,7 @@ struct Answer {
 }
 
 async fn predict(body: Bytes) -> Result<Json<Answer>, StatusCode> {
-    let customer = customer_from_json(&body).map_err(|_| StatusCode::UNPROCESSABLE_ENTITY)?;
+    let customer = customer_from_json(&body, Coercion::Lax).map_err(|_| StatusCode::UNPROCESSABLE_ENTITY)?;
     Ok(Json(Answer {
         customer_id: customer.customer_id,
         churn_probability: 0.11954694986343384,

@@ -21,7 +21,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use churn_serve::domain::{Customer, parse_customer};
+use churn_serve::domain::{Coercion, Customer, parse_customer};
 use churn_serve::model::{OnnxModel, ort_library};
 use serde_json::Value;
 
@@ -83,7 +83,8 @@ fn load_customers(path: &str) -> Result<Vec<Customer>, String> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let v: Value = serde_json::from_str(l).map_err(|e| format!("{path}: {e}"))?;
-            parse_customer(&v["customer"], &[]).map_err(|e| format!("{path}: invalid customer: {e:?}"))
+            parse_customer(&v["customer"], &[], Coercion::Strict)
+                .map_err(|e| format!("{path}: invalid customer: {e:?}"))
         })
         .collect()
 }

@@ -6,7 +6,12 @@
 #      POST /api/v1/predict shows a 200 with churn_probability, and the page
 #      requests nothing outside the loopback range (test-output/docs.png);
 #   4. V2 infer on golden rows equals /api/v1/predict/batch exactly;
-#   5. the server answered no 5xx and logged no error or panic meanwhile.
+#   5. FastAPI parity: thousands of generated bodies sent to this server and
+#      to a FastAPI app declaring the same models (tests/parity/) get the same
+#      status and the same (type, loc) errors, or differ only as listed;
+#   6. every curl example in README.md runs against a server of its own and
+#      answers what the README shows (scripts/api/readme_examples.py);
+#   7. the server answered no 5xx and logged no error or panic meanwhile.
 # Every check runs even when an earlier one fails; the exit status is non-zero
 # if any failed. Output goes to test-output/ (git-ignored).
 #
@@ -16,7 +21,9 @@
 # Talks only to 127.0.0.1; every step is time-bounded; stops what it starts.
 #
 # Env: SCHEMATHESIS_MAX_EXAMPLES (default 50), SCHEMATHESIS_SEED (default:
-# random, printed for reproduction), SKIP_BUILD=1 to use the existing binary.
+# random, printed for reproduction), PARITY_BODIES (default 6000),
+# PARITY_SEED (default: random, printed), SKIP_BUILD=1 to use the existing
+# binary.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root="$PWD"
@@ -26,6 +33,8 @@ screenshot="$root/test-output/docs.png"
 venv="$root/.venv-api"
 bin="$root/target/release/churn-serve"
 max_examples="${SCHEMATHESIS_MAX_EXAMPLES:-50}"
+parity_bodies="${PARITY_BODIES:-6000}"
+parity_seed="${PARITY_SEED:-$(((RANDOM << 15) | RANDOM))}"
 seed="${SCHEMATHESIS_SEED:-$(((RANDOM << 15) | RANDOM))}"
 started_at=$SECONDS
 passed=0
@@ -169,7 +178,23 @@ else
   fail "v2: infer on golden rows"
 fi
 
-step "5. server log"
+step "5. FastAPI parity"
+echo "     seed $parity_seed, $parity_bodies bodies (rerun: PARITY_SEED=$parity_seed)"
+if timeout --kill-after=10 300 "$venv/bin/python" -W ignore::DeprecationWarning tests/parity/differential.py "$base" \
+  --bodies "$parity_bodies" --seed "$parity_seed" --failures "$out/parity-failures.jsonl" | tee "$out/parity.log"; then
+  pass "parity: $(sed -n 's/^parity: //p' "$out/parity.log")"
+else
+  fail "parity: churn-serve and FastAPI disagree (see above; every disagreement in $out/parity-failures.jsonl)"
+fi
+
+step "6. README examples"
+if timeout --kill-after=10 120 python3 scripts/api/readme_examples.py "$bin" README.md; then
+  pass "readme: every curl example ran and answered as shown"
+else
+  fail "readme: an example failed (see above)"
+fi
+
+step "7. server log"
 if kill -0 "$server_pid" 2>/dev/null; then
   pass "server: still up after every check"
 else

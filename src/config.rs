@@ -8,6 +8,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::domain::Coercion;
+
 /// Every key of [`Settings`]; env vars outside this list are ignored so that
 /// variables injected by the platform (e.g. Kubernetes service links named
 /// `CHURN_SERVE_PORT`) cannot break startup.
@@ -24,6 +26,7 @@ pub const KEYS: &[&str] = &[
     "request_timeout_ms",
     "header_read_timeout_ms",
     "max_batch_size",
+    "coercion",
     "http_threads",
     "workers",
     "intra_op_threads",
@@ -39,8 +42,11 @@ pub const KEYS: &[&str] = &[
 ];
 
 /// Keys that may also be set by their plain upper-case name (12-factor habits).
-/// `HOST` is deliberately absent: zsh exports it as the machine's host name.
+/// A `HOST` that is not an IP address (a shell that exports the machine's
+/// name) stops startup with a line naming it, rather than being ignored;
+/// `CHURN_HOST` overrides it.
 const PLAIN_ENV_KEYS: &[&str] = &[
+    "host",
     "port",
     "model_path",
     "log_level",
@@ -77,6 +83,8 @@ pub struct Settings {
     /// between requests; 0 = no limit. See `server`.
     pub header_read_timeout_ms: u64,
     pub max_batch_size: usize,
+    /// `lax` (FastAPI/pydantic's default: `"619"` is an integer) or `strict`.
+    pub coercion: Coercion,
     pub http_threads: usize,
     pub workers: usize,
     pub intra_op_threads: usize,
@@ -108,6 +116,7 @@ impl Default for Settings {
             request_timeout_ms: 10_000,
             header_read_timeout_ms: 75_000,
             max_batch_size: 1000,
+            coercion: Coercion::Lax,
             http_threads: 0,
             workers: 0,
             intra_op_threads: 1,

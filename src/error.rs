@@ -126,6 +126,9 @@ impl From<QueryRejection> for AppError {
     }
 }
 
+/// Longest plain-text rejection kept as an error message.
+const MAX_PLAIN_ERROR_BYTES: usize = 4096;
+
 #[derive(Serialize)]
 struct NativeBody<'a> {
     detail: &'a Detail,
@@ -137,9 +140,11 @@ struct OpenInferenceBody {
     error: String,
 }
 
-/// Writes every error body: from an [`ErrorDetail`], or, for errors produced
-/// by layers (timeouts, body limits, 405s), from the status's reason phrase.
-/// Open Inference Protocol routes (`/v2`) get that protocol's shape.
+/// Writes every error body: from an [`ErrorDetail`]; for errors produced by
+/// layers (timeouts, body limits, 405s) from the status's reason phrase; for
+/// plain-text rejections of extractors outside this crate (a path that is not
+/// UTF-8, Swagger UI's) from their text. Open Inference Protocol routes
+/// (`/v2`, the prefix the protocol defines) get that protocol's shape.
 pub async fn render_errors(request: Request, next: Next) -> Response {
     let request_id = request.headers().get(crate::telemetry::REQUEST_ID_HEADER).cloned();
     let open_inference = request.uri().path().starts_with("/v2");
@@ -147,12 +152,25 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
     let status = response.status();
     let ErrorDetail { detail, cause } = match response.extensions_mut().remove::<ErrorDetail>() {
         Some(error) => error,
-        None if (status.is_client_error() || status.is_server_error())
-            && !response.headers().contains_key(header::CONTENT_TYPE) =>
-        {
+        None if status.is_client_error() || status.is_server_error() => {
             let reason = status.canonical_reason().unwrap_or("Error");
+            let message = match response.headers().get(header::CONTENT_TYPE).map(HeaderValue::as_bytes) {
+                None => reason.to_owned(),
+                Some(ct) if ct.starts_with(b"text/plain") => {
+                    let (parts, body) = response.into_parts();
+                    let text = axum::body::to_bytes(body, MAX_PLAIN_ERROR_BYTES)
+                        .await
+                        .unwrap_or_default();
+                    response = Response::from_parts(parts, axum::body::Body::empty());
+                    match String::from_utf8_lossy(&text).trim() {
+                        "" => reason.to_owned(),
+                        text => text.to_owned(),
+                    }
+                }
+                Some(_) => return response,
+            };
             ErrorDetail {
-                detail: Detail::Message(reason.into()),
+                detail: Detail::Message(message),
                 cause: None,
             }
         }

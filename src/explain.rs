@@ -67,7 +67,7 @@ mod tests {
             "balance": 1000.0, "num_of_products": 3, "has_cr_card": 1, "is_active_member": 0,
             "estimated_salary": 5000.0
         });
-        parse_customer(&body, &[]).unwrap()
+        parse_customer(&body, &[], crate::domain::Coercion::Strict).unwrap()
     }
 
     #[test]

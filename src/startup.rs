@@ -10,7 +10,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
-use crate::domain::{Customer, example_customer, parse_customer};
+use crate::domain::{Coercion, Customer, example_customer, parse_customer};
 use crate::metrics::Metrics;
 use crate::model::{InferencePool, ModelError, ModelInfo, OnnxModel, PoolConfig, ort_library, sha256_hex};
 use crate::routes::app;
@@ -121,7 +121,8 @@ pub fn load_engine(settings: &Settings, metrics: Arc<Metrics>) -> Result<(Infere
         path: path.display().to_string(),
         reason: e.to_string(),
     })?;
-    let mut info = ModelInfo::load(&settings.metadata_path(), path, sha256_hex(&bytes))?;
+    let required = !settings.metadata_path.as_os_str().is_empty();
+    let mut info = ModelInfo::load(&settings.metadata_path(), required, path, sha256_hex(&bytes))?;
     let env = ort_library::environment(&settings.ort_dylib_path)?;
     let sample = warm_up_customer();
     let mut models = Vec::new();
@@ -149,5 +150,5 @@ pub fn load_engine(settings: &Settings, metrics: Arc<Metrics>) -> Result<(Infere
 }
 
 fn warm_up_customer() -> Customer {
-    parse_customer(&example_customer(), &[]).expect("the example customer is valid")
+    parse_customer(&example_customer(), &[], Coercion::Strict).expect("the example customer is valid")
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::config::Settings;
-use crate::domain::DecisionRule;
+use crate::domain::{Coercion, DecisionRule};
 use crate::metrics::Metrics;
 use crate::model::{ModelInfo, Predictor};
 
@@ -24,6 +24,8 @@ pub struct Shared {
     pub health: Arc<Health>,
     pub rule: DecisionRule,
     pub limits: Limits,
+    /// How native request bodies are read (`coercion`).
+    pub coercion: Coercion,
     pub security: Arc<Security>,
 }
 
@@ -45,6 +47,7 @@ impl AppState {
                 max_batch_size: settings.max_batch_size,
                 request_timeout: Duration::from_millis(settings.request_timeout_ms),
             },
+            coercion: settings.coercion,
             security: Arc::new(Security {
                 cors_allowed_origins: settings.cors_allowed_origins.clone(),
                 api_keys: settings.api_keys.clone(),

@@ -572,6 +572,7 @@ fn app_state(settings: &Settings) -> AppState {
     // No metadata file: the model info the service builds for a bare model.
     let model = ModelInfo::load(
         Path::new("/nonexistent/fake.json"),
+        false,
         Path::new("fake.onnx"),
         "0".repeat(64),
     )

@@ -87,3 +87,19 @@ fn metadata_path_defaults_to_json_beside_model() {
     let s = Settings::default();
     assert_eq!(s.metadata_path(), PathBuf::from("models/churn_pipeline.json"));
 }
+
+#[test]
+fn host_is_read_like_port_and_a_bad_one_is_named() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("HOST", "127.0.0.1");
+        let s = Settings::load(None).map_err(|e| e.to_string())?;
+        assert_eq!(s.host, IpAddr::from([127, 0, 0, 1]));
+        jail.set_env("HOST", "my-laptop");
+        let err = Settings::load(None).unwrap_err().to_string();
+        assert!(err.contains("HOST") && !err.contains('\n'), "{err}");
+        jail.set_env("CHURN_HOST", "::1");
+        let s = Settings::load(None).map_err(|e| e.to_string())?;
+        assert_eq!(s.host, "::1".parse::<IpAddr>().unwrap());
+        Ok(())
+    });
+}

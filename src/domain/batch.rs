@@ -2,13 +2,17 @@
 
 use serde_json::{Value, json};
 
-use super::customer::{Customer, FieldError, Loc, parse_customer};
+use super::customer::{Customer, FieldError, Loc, not_an_object, parse_customer};
+use super::field::Coercion;
 
 /// Parses a batch body of 1..=`max` customers; errors name the index, e.g.
 /// `["body", "customers", 3, "age"]`.
-pub fn parse_batch(body: &Value, max: usize) -> Result<Vec<Customer>, Vec<FieldError>> {
+pub fn parse_batch(body: &Value, max: usize, coercion: Coercion) -> Result<Vec<Customer>, Vec<FieldError>> {
+    let Some(object) = body.as_object() else {
+        return Err(vec![not_an_object(body, &[Loc::from("body")])]);
+    };
     let loc = vec![Loc::from("body"), Loc::from("customers")];
-    let items = match body.get("customers") {
+    let items = match object.get("customers") {
         Some(Value::Array(items)) => items,
         Some(other) => {
             let e = FieldError::new("list_type", loc, "Input should be a valid list");
@@ -27,7 +31,7 @@ pub fn parse_batch(body: &Value, max: usize) -> Result<Vec<Customer>, Vec<FieldE
     for (i, item) in items.iter().enumerate() {
         let mut item_loc = loc.clone();
         item_loc.push(Loc::Index(i));
-        match parse_customer(item, &item_loc) {
+        match parse_customer(item, &item_loc, coercion) {
             Ok(c) => customers.push(c),
             Err(e) => errors.extend(e),
         }
@@ -70,7 +74,7 @@ mod tests {
     #[test]
     fn errors_name_the_index() {
         let body = json!({"customers": [customer(40), customer(40), customer(40), customer(12)]});
-        let errors = parse_batch(&body, 10).unwrap_err();
+        let errors = parse_batch(&body, 10, Coercion::Lax).unwrap_err();
         assert_eq!(errors.len(), 1);
         let loc = serde_json::to_value(&errors[0].loc).unwrap();
         assert_eq!(loc, json!(["body", "customers", 3, "age"]));
@@ -79,15 +83,18 @@ mod tests {
     #[test]
     fn size_limits_are_enforced() {
         assert_eq!(
-            parse_batch(&json!({"customers": []}), 2).unwrap_err()[0].kind,
+            parse_batch(&json!({"customers": []}), 2, Coercion::Lax).unwrap_err()[0].kind,
             "too_short"
         );
         let three = json!({"customers": [customer(40), customer(40), customer(40)]});
-        assert_eq!(parse_batch(&three, 2).unwrap_err()[0].kind, "too_long");
-        assert_eq!(parse_batch(&three, 3).unwrap().len(), 3);
-        assert_eq!(parse_batch(&json!({}), 2).unwrap_err()[0].kind, "missing");
+        assert_eq!(parse_batch(&three, 2, Coercion::Lax).unwrap_err()[0].kind, "too_long");
+        assert_eq!(parse_batch(&three, 3, Coercion::Lax).unwrap().len(), 3);
         assert_eq!(
-            parse_batch(&json!({"customers": 1}), 2).unwrap_err()[0].kind,
+            parse_batch(&json!({}), 2, Coercion::Lax).unwrap_err()[0].kind,
+            "missing"
+        );
+        assert_eq!(
+            parse_batch(&json!({"customers": 1}), 2, Coercion::Lax).unwrap_err()[0].kind,
             "list_type"
         );
     }

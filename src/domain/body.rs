@@ -1,9 +1,11 @@
 //! Request bodies from raw JSON bytes. A borrowing fast path reads each field
 //! straight into a scalar that borrows strings from the body (no map per
-//! customer, no key or category allocations) and applies the very same rules
-//! as the reporting path (`JsonScalar`); any body it does not accept as valid
-//! is parsed again by the reporting path, which reports every error. Only the
-//! speed differs, never the answer.
+//! customer, no key or category allocations) and accepts a body only if every
+//! value already has its feature's JSON type (the strict rules, through
+//! `JsonScalar`). Any other body is parsed again by the reporting path, with
+//! the configured coercion, which also reports every error. A strictly valid
+//! body means the same under lax rules, so only the speed differs, never the
+//! answer.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -15,9 +17,10 @@ use serde_json::Value;
 
 use super::batch::parse_batch;
 use super::customer::{
-    Customer, FeatureValue, FieldError, JsonScalar, Loc, customer, parse_customer, parse_customer_id, parse_value,
+    Customer, FeatureValue, FieldError, JsonScalar, Loc, customer, parse_customer, parse_customer_id,
 };
 use super::feature::Feature;
+use super::field::{Coercion, parse_value};
 
 /// A JSON value as the fast path keeps it: strings borrowed from the body
 /// when they hold no escapes, numbers as serde_json reads them for `Value`,
@@ -224,42 +227,50 @@ impl<'de> Visitor<'de> for ValidCustomersVisitor {
 }
 
 impl BorrowedCustomer<'_> {
-    /// `None` when any rule fails: the reporting path then explains why.
+    /// `None` when any strict rule fails: the reporting path then decides.
     fn validate(&self) -> Option<Customer> {
         let customer_id = parse_customer_id(self.customer_id.as_ref(), &[]).ok()?;
         let mut values = [FeatureValue::Number(0.0); 10];
         for feature in Feature::ALL {
             let scalar = self.values[feature as usize].as_ref()?;
-            values[feature as usize] = parse_value(feature.kind(), scalar).ok()?;
+            values[feature as usize] = parse_value(feature.kind(), scalar, Coercion::Strict).ok()?;
         }
         Some(customer(customer_id, values))
     }
 }
 
 /// The body of `POST /api/v1/predict`.
-pub fn customer_from_json(bytes: &[u8]) -> Result<Customer, Vec<FieldError>> {
+pub fn customer_from_json(bytes: &[u8], coercion: Coercion) -> Result<Customer, Vec<FieldError>> {
     if let Some(c) = serde_json::from_slice::<BorrowedCustomer>(bytes)
         .ok()
         .and_then(|t| t.validate())
     {
         return Ok(c);
     }
-    parse_customer(&json_value(bytes)?, &[Loc::from("body")])
+    parse_customer(&json_value(bytes)?, &[Loc::from("body")], coercion)
 }
 
 /// The body of `POST /api/v1/predict/batch`, 1..=`max` customers.
-pub fn batch_from_json(bytes: &[u8], max: usize) -> Result<Vec<Customer>, Vec<FieldError>> {
+pub fn batch_from_json(bytes: &[u8], max: usize, coercion: Coercion) -> Result<Vec<Customer>, Vec<FieldError>> {
     match serde_json::from_slice::<BorrowedBatch>(bytes) {
         Ok(BorrowedBatch {
             customers: ValidCustomers(customers),
         }) if (1..=max).contains(&customers.len()) => Ok(customers),
-        _ => parse_batch(&json_value(bytes)?, max),
+        _ => parse_batch(&json_value(bytes)?, max, coercion),
     }
 }
 
-/// The whole body as a `Value`, for the reporting path.
+/// The whole body as a `Value`, for the reporting path. An empty body is a
+/// missing one, as FastAPI reports it.
 fn json_value(bytes: &[u8]) -> Result<Value, Vec<FieldError>> {
-    serde_json::from_slice(bytes).map_err(|e| vec![FieldError::json_invalid(e.to_string())])
+    if bytes.is_empty() {
+        return Err(vec![FieldError::new(
+            "missing",
+            vec![Loc::from("body")],
+            "Field required",
+        )]);
+    }
+    serde_json::from_slice(bytes).map_err(|e| vec![FieldError::json_syntax(&e, bytes)])
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::feature::{Feature, Kind};
+use super::feature::Feature;
+use super::field::{Coercion, parse_value};
 
 /// A validated feature value. Categories point into the allowed set, so an
 /// invalid category cannot be represented.
@@ -99,12 +100,33 @@ impl FieldError {
             .with_ctx(json!({ "error": message }))
     }
 
+    /// A body that is not JSON, located as FastAPI locates it: `["body", n]`,
+    /// `n` being the character offset where parsing stopped (the end of the
+    /// body when it ended early).
+    pub fn json_syntax(error: &serde_json::Error, body: &[u8]) -> Self {
+        let chars = |bytes: &[u8]| String::from_utf8_lossy(bytes).chars().count();
+        let offset = if error.is_eof() {
+            chars(body)
+        } else {
+            // serde_json counts lines from 1 and columns in bytes from 1.
+            let line_start: usize = body
+                .split(|b| *b == b'\n')
+                .take(error.line().saturating_sub(1))
+                .map(|line| line.len() + 1)
+                .sum();
+            chars(&body[..(line_start + error.column().saturating_sub(1)).min(body.len())])
+        };
+        let mut e = FieldError::json_invalid(error.to_string());
+        e.loc.push(Loc::Index(offset));
+        e
+    }
+
     fn with_input(mut self, input: &Value) -> Self {
         self.input = Some(input.clone());
         self
     }
 
-    fn with_ctx(mut self, ctx: Value) -> Self {
+    pub(super) fn with_ctx(mut self, ctx: Value) -> Self {
         self.ctx = Some(ctx);
         self
     }
@@ -142,12 +164,9 @@ impl JsonScalar for Value {
 }
 
 /// Parses one customer object found at `loc` (e.g. `["body"]`).
-pub fn parse_customer(value: &Value, loc: &[Loc]) -> Result<Customer, Vec<FieldError>> {
+pub fn parse_customer(value: &Value, loc: &[Loc], coercion: Coercion) -> Result<Customer, Vec<FieldError>> {
     let Some(object) = value.as_object() else {
-        let msg = "Input should be a valid dictionary or object to extract fields from";
-        return Err(vec![
-            FieldError::new("model_attributes_type", loc.to_vec(), msg).with_input(value),
-        ]);
+        return Err(vec![not_an_object(value, loc)]);
     };
     let mut errors = Vec::new();
     let id = object.get("customer_id");
@@ -160,7 +179,7 @@ pub fn parse_customer(value: &Value, loc: &[Loc]) -> Result<Customer, Vec<FieldE
     });
     let mut values = [FeatureValue::Number(0.0); 10];
     for feature in Feature::ALL {
-        match parse_field(object, feature, loc) {
+        match parse_field(object, feature, loc, coercion) {
             Ok(v) => values[feature as usize] = v,
             Err(e) => errors.push(e),
         }
@@ -170,6 +189,12 @@ pub fn parse_customer(value: &Value, loc: &[Loc]) -> Result<Customer, Vec<FieldE
     } else {
         Err(errors)
     }
+}
+
+/// pydantic's error for a model given something other than an object.
+pub(super) fn not_an_object(value: &Value, loc: &[Loc]) -> FieldError {
+    let msg = "Input should be a valid dictionary or object to extract fields from";
+    FieldError::new("model_attributes_type", loc.to_vec(), msg).with_input(value)
 }
 
 /// Builds a customer from already-validated parts (the typed fast path).
@@ -207,7 +232,12 @@ pub(super) fn parse_customer_id<S: JsonScalar>(value: Option<&S>, loc: &[Loc]) -
 }
 
 /// Looks a feature up by its API name, then by its data-set alias.
-fn parse_field(object: &Map<String, Value>, feature: Feature, loc: &[Loc]) -> Result<FeatureValue, FieldError> {
+fn parse_field(
+    object: &Map<String, Value>,
+    feature: Feature,
+    loc: &[Loc],
+    coercion: Coercion,
+) -> Result<FeatureValue, FieldError> {
     let found = [feature.api_name(), feature.column_name()]
         .into_iter()
         .find_map(|key| object.get(key).map(|v| (key, v)));
@@ -218,78 +248,10 @@ fn parse_field(object: &Map<String, Value>, feature: Feature, loc: &[Loc]) -> Re
             "Field required",
         ));
     };
-    parse_value(feature.kind(), value).map_err(|e| FieldError {
+    parse_value(feature.kind(), value, coercion).map_err(|e| FieldError {
         loc: child(loc, key),
         ..e.with_input(value)
     })
-}
-
-/// Parses one JSON value by kind; the error's `loc` is filled in by the caller.
-pub fn parse_value<S: JsonScalar + ?Sized>(kind: Kind, value: &S) -> Result<FeatureValue, FieldError> {
-    let err = |kind, msg: String| FieldError::new(kind, Vec::new(), msg);
-    match kind {
-        Kind::Integer { min, max } => {
-            let n = value
-                .number()
-                .ok_or_else(|| err("int_type", "Input should be a valid integer".into()))?;
-            if n.fract() != 0.0 {
-                let msg = "Input should be a valid integer, got a number with a fractional part";
-                return Err(err("int_from_float", msg.into()));
-            }
-            check_bounds(n, min as f64, Some(max as f64))
-        }
-        Kind::Number { min } => {
-            let n = value
-                .number()
-                .ok_or_else(|| err("float_type", "Input should be a valid number".into()))?;
-            if !n.is_finite() {
-                return Err(err("finite_number", "Input should be a finite number".into()));
-            }
-            check_bounds(n, min, None)
-        }
-        Kind::Flag => match (value.boolean(), value.number()) {
-            (Some(b), _) => Ok(FeatureValue::Number(f64::from(u8::from(b)))),
-            (None, Some(n)) if n == 0.0 || n == 1.0 => Ok(FeatureValue::Number(n)),
-            _ => Err(err("literal_error", "Input should be 0, 1, false or true".into())
-                .with_ctx(json!({ "expected": "0, 1, false or true" }))),
-        },
-        Kind::Category(allowed) => {
-            let text = value.text().unwrap_or_default();
-            match allowed.iter().find(|a| **a == text) {
-                Some(a) => Ok(FeatureValue::Category(a)),
-                None => {
-                    let expected = quoted_choice(allowed);
-                    Err(err("literal_error", format!("Input should be {expected}"))
-                        .with_ctx(json!({ "expected": expected })))
-                }
-            }
-        }
-    }
-}
-
-fn check_bounds(n: f64, min: f64, max: Option<f64>) -> Result<FeatureValue, FieldError> {
-    if n < min {
-        let msg = format!("Input should be greater than or equal to {min}");
-        return Err(FieldError::new("greater_than_equal", Vec::new(), msg)
-            .with_ctx(json!({ "ge": FeatureValue::Number(min).to_json() })));
-    }
-    match max {
-        Some(max) if n > max => {
-            let msg = format!("Input should be less than or equal to {max}");
-            Err(FieldError::new("less_than_equal", Vec::new(), msg)
-                .with_ctx(json!({ "le": FeatureValue::Number(max).to_json() })))
-        }
-        _ => Ok(FeatureValue::Number(n)),
-    }
-}
-
-/// `'France', 'Spain' or 'Germany'`, as pydantic words a Literal.
-fn quoted_choice(allowed: &[&str]) -> String {
-    let quoted: Vec<String> = allowed.iter().map(|a| format!("'{a}'")).collect();
-    match quoted.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
-        _ => quoted.concat(),
-    }
 }
 
 #[cfg(test)]

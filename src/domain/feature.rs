@@ -163,7 +163,8 @@ mod tests {
 
     #[test]
     fn the_example_customer_is_valid() {
-        let customer = crate::domain::parse_customer(&example_customer(), &[]).unwrap();
+        let customer =
+            crate::domain::parse_customer(&example_customer(), &[], crate::domain::Coercion::Strict).unwrap();
         assert_eq!(customer.customer_id.as_deref(), Some("C-1001"));
     }
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{InputSpec, ModelError};
-use crate::domain::{Feature, FeatureValue, Kind, parse_value};
+use crate::domain::{Coercion, Feature, FeatureValue, Kind, parse_value};
 
 #[derive(Debug, Clone, Deserialize)]
 struct MetadataFile {
@@ -38,10 +38,17 @@ pub struct ModelInfo {
 
 impl ModelInfo {
     /// Reads the metadata file if it exists; a model without one still serves,
-    /// named after its file. A metadata file that exists must be valid and
-    /// must describe these exact bytes.
-    pub fn load(metadata_path: &Path, model_path: &Path, sha256: String) -> Result<Self, ModelError> {
+    /// named after its file, unless the file is `required` (configured by
+    /// name: a typo there must not pass silently). A metadata file that
+    /// exists must be valid and must describe these exact bytes.
+    pub fn load(metadata_path: &Path, required: bool, model_path: &Path, sha256: String) -> Result<Self, ModelError> {
         if !metadata_path.exists() {
+            if required {
+                return Err(ModelError::Metadata(format!(
+                    "{}: no such file (metadata_path is configured)",
+                    metadata_path.display()
+                )));
+            }
             tracing::warn!(path = %metadata_path.display(), "no model metadata file; version unknown, explanations off");
             let name = model_path
                 .file_stem()
@@ -90,9 +97,8 @@ fn parse_baseline(map: &HashMap<String, Value>) -> Result<Option<Vec<FeatureValu
             // A median may fall between integers (651.5): numbers are taken as
             // they are, categories must still be valid.
             match (f.kind(), value.as_f64()) {
-                (Kind::Category(_), _) | (_, None) => {
-                    parse_value(f.kind(), value).map_err(|e| format!("baseline {}: {}", f.column_name(), e.msg))
-                }
+                (Kind::Category(_), _) | (_, None) => parse_value(f.kind(), value, Coercion::Strict)
+                    .map_err(|e| format!("baseline {}: {}", f.column_name(), e.msg)),
                 (_, Some(n)) => Ok(FeatureValue::Number(n)),
             }
         })

@@ -30,10 +30,17 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(bearer_token);
     bearer
         .or_else(|| headers.get(API_KEY_HEADER).and_then(|v| v.to_str().ok()))
         .map(str::trim)
+}
+
+/// The token of `Bearer <token>`; the scheme name is case-insensitive
+/// (RFC 9110, section 11.1), so `bearer` and `BEARER` are the same.
+fn bearer_token(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
 }
 
 /// Compares digests in constant time and checks every key, so neither the
@@ -65,5 +72,14 @@ mod tests {
         assert_eq!(presented_key(&headers), Some("from-header"));
         headers.insert(header::AUTHORIZATION, "Bearer from-bearer".parse().unwrap());
         assert_eq!(presented_key(&headers), Some("from-bearer"));
+    }
+
+    #[test]
+    fn the_bearer_scheme_name_is_case_insensitive() {
+        for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+            assert_eq!(bearer_token(&format!("{scheme} k1")), Some("k1"), "{scheme}");
+        }
+        assert_eq!(bearer_token("Basic k1"), None);
+        assert_eq!(bearer_token("Bearerk1"), None);
     }
 }

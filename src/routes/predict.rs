@@ -68,7 +68,7 @@ pub async fn predict(
     ApiQuery(params): ApiQuery<PredictParams>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<PredictionResponse>, AppError> {
-    let customer = customer_from_json(&body).map_err(AppError::Validation)?;
+    let customer = customer_from_json(&body, state.coercion).map_err(AppError::Validation)?;
     let mut answers = score(&state, vec![customer], params.explain).await?;
     answers
         .pop()
@@ -92,7 +92,8 @@ pub async fn predict_batch(
     ApiQuery(params): ApiQuery<PredictParams>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<BatchResponse>, AppError> {
-    let customers = batch_from_json(&body, state.limits.max_batch_size).map_err(AppError::Validation)?;
+    let customers =
+        batch_from_json(&body, state.limits.max_batch_size, state.coercion).map_err(AppError::Validation)?;
     let predictions = score(&state, customers, params.explain).await?;
     Ok(Json(BatchResponse {
         count: predictions.len(),

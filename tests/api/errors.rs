@@ -51,6 +51,33 @@ async fn wrong_method_answers_405_as_json() {
 }
 
 #[tokio::test]
+async fn a_path_that_is_not_utf8_answers_400_as_json_with_the_request_id() {
+    let app = spawn_app().await;
+    let cases = [
+        ("/v2/models/%ff/infer", "error"),
+        ("/v2/models/%ff", "error"),
+        ("/docs/%ff", "detail"),
+    ];
+    for (path, key) in cases {
+        let request = app.client.get(app.url(path));
+        let request = if path.ends_with("infer") {
+            app.client.post(app.url(path)).json(&json!({"inputs": []}))
+        } else {
+            request
+        };
+        let response = request.header("x-request-id", "utf8-probe").send().await.unwrap();
+        assert_eq!(response.status(), 400, "{path}");
+        assert_eq!(response.headers()["content-type"], "application/json", "{path}");
+        assert_eq!(response.headers()["x-request-id"], "utf8-probe", "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert!(body[key].as_str().is_some_and(|m| !m.is_empty()), "{path}: {body}");
+        if key == "detail" {
+            assert_eq!(body["request_id"], "utf8-probe", "{path}: {body}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn wrong_content_type_answers_415() {
     let app = spawn_app().await;
     let json = valid_customer().to_string();
@@ -84,10 +111,9 @@ async fn json_content_type_with_charset_is_accepted() {
 #[tokio::test]
 async fn malformed_json_answers_422_json_invalid() {
     let app = spawn_app().await;
-    let bodies: [&[u8]; 8] = [
+    let bodies: [&[u8]; 7] = [
         b"{\"age\": }",
         b"{\"age\": 4",
-        b"",
         b"   ",
         b"{'age': 40}",
         b"{} trailing",
@@ -102,6 +128,20 @@ async fn malformed_json_answers_422_json_invalid() {
             assert_eq!(errors[0]["type"], "json_invalid", "{errors:?}");
             assert_eq!(errors[0]["loc"][0], "body", "{errors:?}");
         }
+    }
+}
+
+#[tokio::test]
+async fn an_empty_body_is_a_missing_body_as_fastapi_reports_it() {
+    let app = spawn_app().await;
+    for path in ["/api/v1/predict", "/api/v1/predict/batch"] {
+        let errors = field_errors(app.post_raw(path, Some("application/json"), Vec::new()).await).await;
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            (&errors[0]["type"], &errors[0]["loc"]),
+            (&json!("missing"), &json!(["body"]))
+        );
+        assert_eq!(errors[0]["msg"], "Field required");
     }
 }
 

@@ -167,6 +167,23 @@ fn metadata_that_does_not_describe_the_model_exits_1() {
     fails_with(&[("CHURN_METADATA_PATH", &path)], &["invalid model metadata"]);
 }
 
+#[test]
+fn a_configured_metadata_path_that_does_not_exist_exits_1_naming_it() {
+    fails_with(
+        &[("CHURN_METADATA_PATH", "models/churn_pipelin.json")],
+        &["models/churn_pipelin.json", "no such file"],
+    );
+}
+
+#[test]
+fn host_is_read_from_the_environment_and_a_host_name_there_exits_1() {
+    let mut cmd = binary::command();
+    // (The test command binds with CHURN_HOST, which would win over HOST.)
+    cmd.env_remove("CHURN_HOST").env("HOST", "my-laptop");
+    let (status, stderr) = run_to_exit(cmd);
+    assert_one_error_line(status, &stderr, &["HOST", "IP address"]);
+}
+
 // ----------------------------------------------------- runtime failures
 
 #[test]

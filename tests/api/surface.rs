@@ -225,6 +225,14 @@ async fn api_keys_guard_predictions_but_not_probes_metrics_or_docs() {
         .bearer_auth("k-two")
         .json(&valid_customer());
     assert_eq!(bearer.send().await.unwrap().status(), 200);
+    // RFC 9110: the scheme name is case-insensitive.
+    for scheme in ["bearer", "BEARER"] {
+        let request = app
+            .client
+            .get(app.url("/api/v1/model"))
+            .header("authorization", format!("{scheme} k-one"));
+        assert_eq!(request.send().await.unwrap().status(), 200, "{scheme}");
+    }
     let header = app.client.get(app.url("/api/v1/model")).header("x-api-key", "k-one");
     assert_eq!(header.send().await.unwrap().status(), 200);
     assert_eq!(app.get("/v2/models/churn_pipeline").await.status(), 401);

@@ -2,7 +2,9 @@
 
 use serde_json::{Value, json};
 
-use super::helpers::{field_errors, spawn_app, valid_customer, valid_customer_aliased, with, without};
+use churn_serve::domain::Coercion;
+
+use super::helpers::{field_errors, spawn_app, spawn_app_with, valid_customer, valid_customer_aliased, with, without};
 
 pub const FIELDS: [&str; 10] = [
     "credit_score",
@@ -104,13 +106,74 @@ async fn predict_rejects_more_than_4_products_with_422() {
 }
 
 #[tokio::test]
-async fn predict_rejects_flags_other_than_0_1_true_false_with_422() {
+async fn predict_rejects_flags_that_are_not_booleans_as_pydantic_does() {
     let app = spawn_app().await;
     for flag in ["has_cr_card", "is_active_member"] {
-        for bad in [json!(2), json!(-1), json!(0.5), json!("1"), json!("yes"), Value::Null] {
+        for bad in [
+            json!(2),
+            json!(-1),
+            json!(2.0),
+            json!("2"),
+            json!("maybe"),
+            json!(" yes"),
+        ] {
+            let e = rejects(&app, flag, bad, "bool_parsing").await;
+            assert_eq!(e["msg"], "Input should be a valid boolean, unable to interpret input");
+        }
+        for bad in [json!(0.5), Value::Null, json!([1]), json!({})] {
+            let e = rejects(&app, flag, bad, "bool_type").await;
+            assert_eq!(e["msg"], "Input should be a valid boolean");
+        }
+    }
+}
+
+#[tokio::test]
+async fn predict_accepts_what_fastapi_accepts_by_default() {
+    let app = spawn_app().await;
+    let reference = app.predict_ok(&valid_customer()).await;
+    let coerced = [
+        ("credit_score", json!("619")),
+        ("credit_score", json!(" 619.0 ")),
+        ("age", json!(42.0)),
+        ("age", json!("4_2")),
+        ("balance", json!("0")),
+        ("balance", json!(false)),
+        ("has_cr_card", json!("yes")),
+        ("has_cr_card", json!("TRUE")),
+        ("is_active_member", json!("1")),
+        ("is_active_member", json!(1.0)),
+    ];
+    for (field, value) in coerced {
+        let response = app.predict(&with(valid_customer(), field, value.clone())).await;
+        assert_eq!(response.status().as_u16(), 200, "{field} = {value}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            body["churn_probability"], reference["churn_probability"],
+            "{field} = {value}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn strict_coercion_wants_the_json_types_themselves() {
+    let app = spawn_app_with(|s| s.coercion = Coercion::Strict).await;
+    for flag in ["has_cr_card", "is_active_member"] {
+        for bad in [json!(2), json!(0.5), json!("1"), json!("yes"), Value::Null] {
             rejects(&app, flag, bad, "literal_error").await;
         }
     }
+    for bad in [json!("30"), json!(true)] {
+        rejects(&app, "age", bad, "int_type").await;
+    }
+    for bad in [json!("1e3"), json!(false)] {
+        rejects(&app, "balance", bad, "float_type").await;
+    }
+    let response = app.predict(&with(valid_customer(), "age", json!(42.0))).await;
+    assert_eq!(
+        response.status().as_u16(),
+        200,
+        "whole floats are integers in both modes"
+    );
 }
 
 #[tokio::test]
@@ -161,8 +224,15 @@ async fn predict_rejects_fractional_integers_with_422() {
 async fn predict_rejects_non_numeric_integers_with_422() {
     let app = spawn_app().await;
     for field in ["credit_score", "age", "tenure", "num_of_products"] {
-        for bad in [json!("30"), json!(true), Value::Null, json!([30]), json!({"v": 30})] {
+        for bad in [Value::Null, json!([30]), json!({"v": 30})] {
             rejects(&app, field, bad, "int_type").await;
+        }
+        for bad in [json!("thirty"), json!("30.5"), json!("3 0"), json!("")] {
+            let e = rejects(&app, field, bad, "int_parsing").await;
+            assert_eq!(
+                e["msg"],
+                "Input should be a valid integer, unable to parse string as an integer"
+            );
         }
     }
 }
@@ -171,8 +241,16 @@ async fn predict_rejects_non_numeric_integers_with_422() {
 async fn predict_rejects_non_numeric_amounts_with_422() {
     let app = spawn_app().await;
     for field in ["balance", "estimated_salary"] {
-        for bad in [json!("lots"), json!(false), Value::Null] {
+        for bad in [Value::Null, json!([1.5])] {
             rejects(&app, field, bad, "float_type").await;
+        }
+        let e = rejects(&app, field, json!("lots"), "float_parsing").await;
+        assert_eq!(
+            e["msg"],
+            "Input should be a valid number, unable to parse string as a number"
+        );
+        for bad in [json!("inf"), json!("NaN")] {
+            rejects(&app, field, bad, "finite_number").await;
         }
     }
 }
@@ -222,7 +300,7 @@ async fn predict_lists_every_bad_field_at_once() {
         ("age".to_owned(), "greater_than_equal".to_owned()),
         ("geography".into(), "literal_error".into()),
         ("balance".into(), "greater_than_equal".into()),
-        ("has_cr_card".into(), "literal_error".into()),
+        ("has_cr_card".into(), "bool_parsing".into()),
         ("tenure".into(), "missing".into()),
     ];
     expected.sort();

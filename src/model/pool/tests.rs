@@ -3,7 +3,7 @@ use std::sync::mpsc;
 use serde_json::json;
 
 use super::*;
-use crate::domain::{Feature, FeatureValue, parse_customer};
+use crate::domain::{Coercion, Feature, FeatureValue, parse_customer};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -34,7 +34,7 @@ fn customer(score: u32) -> Customer {
         "balance": 0.0, "num_of_products": 1, "has_cr_card": 1, "is_active_member": 1,
         "estimated_salary": 1.0
     });
-    parse_customer(&body, &[]).unwrap()
+    parse_customer(&body, &[], Coercion::Strict).unwrap()
 }
 
 /// No batch wait, 1024 rows per call.

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::InferInput;
-use crate::domain::{Customer, Feature, FieldError, Loc, parse_customer};
+use crate::domain::{Coercion, Customer, Feature, FieldError, Loc, parse_customer};
 use crate::error::AppError;
 
 /// Turns one tensor per feature into customers, then validates each row
@@ -52,7 +52,9 @@ pub(super) fn customers_from_tensors(inputs: &[InferInput], max_rows: usize) -> 
                 )
             })
             .collect();
-        match parse_customer(&Value::Object(object), &[Loc::from("inputs"), Loc::Index(row)]) {
+        // The protocol declares each tensor's datatype: nothing to coerce.
+        let loc = [Loc::from("inputs"), Loc::Index(row)];
+        match parse_customer(&Value::Object(object), &loc, Coercion::Strict) {
             Ok(c) => customers.push(c),
             Err(e) => errors.extend(e),
         }
