@@ -6,8 +6,14 @@ use super::customer::{Customer, FieldError, Loc, not_an_object, parse_customer};
 use super::field::Coercion;
 
 /// Parses a batch body of 1..=`max` customers; errors name the index, e.g.
-/// `["body", "customers", 3, "age"]`.
-pub fn parse_batch(body: &Value, max: usize, coercion: Coercion) -> Result<Vec<Customer>, Vec<FieldError>> {
+/// `["body", "customers", 3, "age"]`. `customers_len` is the list's length
+/// when `body` holds only its first customers (`report`).
+pub fn parse_batch(
+    body: &Value,
+    customers_len: Option<usize>,
+    max: usize,
+    coercion: Coercion,
+) -> Result<Vec<Customer>, Vec<FieldError>> {
     let Some(object) = body.as_object() else {
         return Err(vec![not_an_object(body, &[Loc::from("body")])]);
     };
@@ -23,8 +29,9 @@ pub fn parse_batch(body: &Value, max: usize, coercion: Coercion) -> Result<Vec<C
         }
         None => return Err(vec![FieldError::new("missing", loc, "Field required")]),
     };
-    if items.is_empty() || items.len() > max {
-        return Err(vec![length_error(loc, items.len(), max)]);
+    let len = customers_len.unwrap_or(items.len());
+    if len == 0 || len > max {
+        return Err(vec![length_error(loc, len, max)]);
     }
     let mut customers = Vec::with_capacity(items.len());
     let mut errors = Vec::new();
@@ -74,7 +81,7 @@ mod tests {
     #[test]
     fn errors_name_the_index() {
         let body = json!({"customers": [customer(40), customer(40), customer(40), customer(12)]});
-        let errors = parse_batch(&body, 10, Coercion::Lax).unwrap_err();
+        let errors = parse_batch(&body, None, 10, Coercion::Lax).unwrap_err();
         assert_eq!(errors.len(), 1);
         let loc = serde_json::to_value(&errors[0].loc).unwrap();
         assert_eq!(loc, json!(["body", "customers", 3, "age"]));
@@ -83,18 +90,21 @@ mod tests {
     #[test]
     fn size_limits_are_enforced() {
         assert_eq!(
-            parse_batch(&json!({"customers": []}), 2, Coercion::Lax).unwrap_err()[0].kind,
+            parse_batch(&json!({"customers": []}), None, 2, Coercion::Lax).unwrap_err()[0].kind,
             "too_short"
         );
         let three = json!({"customers": [customer(40), customer(40), customer(40)]});
-        assert_eq!(parse_batch(&three, 2, Coercion::Lax).unwrap_err()[0].kind, "too_long");
-        assert_eq!(parse_batch(&three, 3, Coercion::Lax).unwrap().len(), 3);
         assert_eq!(
-            parse_batch(&json!({}), 2, Coercion::Lax).unwrap_err()[0].kind,
+            parse_batch(&three, None, 2, Coercion::Lax).unwrap_err()[0].kind,
+            "too_long"
+        );
+        assert_eq!(parse_batch(&three, None, 3, Coercion::Lax).unwrap().len(), 3);
+        assert_eq!(
+            parse_batch(&json!({}), None, 2, Coercion::Lax).unwrap_err()[0].kind,
             "missing"
         );
         assert_eq!(
-            parse_batch(&json!({"customers": 1}), 2, Coercion::Lax).unwrap_err()[0].kind,
+            parse_batch(&json!({"customers": 1}), None, 2, Coercion::Lax).unwrap_err()[0].kind,
             "list_type"
         );
     }

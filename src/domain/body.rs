@@ -13,7 +13,6 @@ use std::marker::PhantomData;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
 
 use super::batch::parse_batch;
 use super::customer::{
@@ -21,6 +20,7 @@ use super::customer::{
 };
 use super::feature::Feature;
 use super::field::{Coercion, parse_value};
+use super::report::{ReportBody, report_body};
 
 /// A JSON value as the fast path keeps it: strings borrowed from the body
 /// when they hold no escapes, numbers as serde_json reads them for `Value`,
@@ -247,7 +247,7 @@ pub fn customer_from_json(bytes: &[u8], coercion: Coercion) -> Result<Customer, 
     {
         return Ok(c);
     }
-    parse_customer(&json_value(bytes)?, &[Loc::from("body")], coercion)
+    parse_customer(&reported(bytes, 0)?.value, &[Loc::from("body")], coercion)
 }
 
 /// The body of `POST /api/v1/predict/batch`, 1..=`max` customers.
@@ -256,21 +256,21 @@ pub fn batch_from_json(bytes: &[u8], max: usize, coercion: Coercion) -> Result<V
         Ok(BorrowedBatch {
             customers: ValidCustomers(customers),
         }) if (1..=max).contains(&customers.len()) => Ok(customers),
-        _ => parse_batch(&json_value(bytes)?, max, coercion),
+        _ => {
+            let body = reported(bytes, max)?;
+            parse_batch(&body.value, body.customers_len, max, coercion)
+        }
     }
 }
 
-/// The whole body as a `Value`, for the reporting path. An empty body is a
+/// The body as the reporting path reads it (`report`). An empty body is a
 /// missing one, as FastAPI reports it.
-fn json_value(bytes: &[u8]) -> Result<Value, Vec<FieldError>> {
+fn reported(bytes: &[u8], max_customers: usize) -> Result<ReportBody, Vec<FieldError>> {
     if bytes.is_empty() {
-        return Err(vec![FieldError::new(
-            "missing",
-            vec![Loc::from("body")],
-            "Field required",
-        )]);
+        let missing = FieldError::new("missing", vec![Loc::from("body")], "Field required");
+        return Err(vec![missing]);
     }
-    serde_json::from_slice(bytes).map_err(|e| vec![FieldError::json_syntax(&e, bytes)])
+    report_body(bytes, max_customers).map_err(|e| vec![FieldError::json_syntax(&e, bytes)])
 }
 
 #[cfg(test)]

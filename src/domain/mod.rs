@@ -6,6 +6,7 @@ mod customer;
 mod feature;
 mod field;
 mod lax;
+mod report;
 
 pub use batch::parse_batch;
 pub use body::{batch_from_json, customer_from_json};

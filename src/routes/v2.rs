@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 mod tensors;
@@ -60,8 +60,10 @@ pub struct InferInput {
     /// `BYTES` for categorical features; `FP32`, `FP64`, `INT64` (or other
     /// integer types, `BOOL` for flags) for numeric ones.
     pub datatype: String,
+    /// Kept as raw JSON until the declared shape has been checked, so that
+    /// the data of an oversized tensor is never expanded (`tensors`).
     #[schema(value_type = Vec<Value>)]
-    pub data: Value,
+    pub data: Box<RawValue>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

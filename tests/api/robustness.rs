@@ -26,8 +26,16 @@ async fn deeply_nested_json_is_rejected_with_422_without_crashing() {
     let in_field = format!("{{\"credit_score\": {}{}}}", "[".repeat(depth), "]".repeat(depth));
     for body in [arrays, objects, in_field] {
         for path in ["/api/v1/predict", "/api/v1/predict/batch"] {
+            // Nesting in a part the parser reads is past serde_json's depth
+            // limit (json_invalid); in a part it skips, the value's type is
+            // the error (model_attributes_type, int_type; missing fields when
+            // the nesting is under a key the API does not read). Never a crash.
             let errors = field_errors(post_bytes(&app, path, body.clone().into_bytes()).await).await;
-            assert_eq!(errors[0]["type"], "json_invalid", "{errors:?}");
+            let kind = errors[0]["type"].as_str().unwrap_or_default();
+            assert!(
+                ["json_invalid", "model_attributes_type", "int_type", "missing"].contains(&kind),
+                "{errors:?}"
+            );
         }
     }
     still_healthy(&app).await;

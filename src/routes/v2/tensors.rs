@@ -1,6 +1,9 @@
 //! Open Inference Protocol input tensors, one per feature, turned into
 //! customers validated with the native API's rules.
 
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::InferInput;
@@ -20,7 +23,7 @@ pub(super) fn customers_from_tensors(inputs: &[InferInput], max_rows: usize) -> 
                 feature.api_name()
             )));
         }
-        columns[feature as usize] = Some(tensor_values(input, feature)?);
+        columns[feature as usize] = Some(tensor_values(input, feature, max_rows)?);
     }
     let mut rows: Option<usize> = None;
     for (feature, column) in Feature::ALL.iter().zip(&columns) {
@@ -67,7 +70,7 @@ pub(super) fn customers_from_tensors(inputs: &[InferInput], max_rows: usize) -> 
 }
 
 /// Checks datatype and shape, and flattens nested data.
-fn tensor_values(input: &InferInput, feature: Feature) -> Result<Vec<Value>, AppError> {
+fn tensor_values(input: &InferInput, feature: Feature, max_rows: usize) -> Result<Vec<Value>, AppError> {
     let bad = |why: String| AppError::BadRequest(format!("input '{}': {why}", input.name));
     let numeric = [
         "FP16", "FP32", "FP64", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64", "BOOL",
@@ -88,15 +91,28 @@ fn tensor_values(input: &InferInput, feature: Feature) -> Result<Vec<Value>, App
             input.datatype
         )));
     }
-    let mut values = Vec::new();
-    flatten(&input.data, &mut values, 0).map_err(bad)?;
-    let shape_ok = match input.shape.as_slice() {
-        [n] | [n, 1] => usize::try_from(*n).is_ok_and(|n| n == values.len()),
-        _ => false,
+    let rows = match input.shape.as_slice() {
+        [n] | [n, 1] => usize::try_from(*n).ok().filter(|n| (1..=max_rows).contains(n)),
+        _ => None,
     };
-    if !shape_ok {
+    let Some(rows) = rows else {
         return Err(bad(format!(
-            "shape {:?} must be [N, 1] or [N] and match the {} data elements",
+            "shape {:?} must be [N, 1] or [N] with N between 1 and {max_rows}",
+            input.shape
+        )));
+    };
+    let mut values = Vec::with_capacity(rows);
+    let mut data = serde_json::Deserializer::from_str(input.data.get());
+    Flatten {
+        out: &mut values,
+        max: rows,
+        depth: 0,
+    }
+    .deserialize(&mut data)
+    .map_err(|e| bad(e.to_string()))?;
+    if values.len() != rows {
+        return Err(bad(format!(
+            "shape {:?} does not match the {} data elements",
             input.shape,
             values.len()
         )));
@@ -104,14 +120,88 @@ fn tensor_values(input: &InferInput, feature: Feature) -> Result<Vec<Value>, App
     Ok(values)
 }
 
-fn flatten(value: &Value, out: &mut Vec<Value>, depth: usize) -> Result<(), String> {
-    match value {
-        Value::Array(items) if depth < 2 => items.iter().try_for_each(|v| flatten(v, out, depth + 1)),
-        Value::Array(_) => Err("data is nested deeper than [N, 1]".into()),
-        other if depth == 0 => Err(format!("data must be an array, got {other}")),
-        other => {
-            out.push(other.clone());
-            Ok(())
+/// Reads `data` (flat, or nested as `[N, 1]`) into at most `max` scalars,
+/// one element at a time: the element that would be one too many, a nested
+/// array or an object ends the parse, so nothing is expanded past `max`.
+struct Flatten<'a> {
+    out: &'a mut Vec<Value>,
+    max: usize,
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for Flatten<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        if self.depth == 0 {
+            deserializer.deserialize_seq(self)
+        } else {
+            deserializer.deserialize_any(self)
         }
+    }
+}
+
+impl Flatten<'_> {
+    fn push<E: de::Error>(self, item: Value) -> Result<(), E> {
+        if self.out.len() == self.max {
+            return Err(E::custom(format!(
+                "more data elements than the shape's {} rows",
+                self.max
+            )));
+        }
+        self.out.push(item);
+        Ok(())
+    }
+}
+
+impl<'de> Visitor<'de> for Flatten<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("data as an array of numbers, booleans or strings")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if self.depth >= 2 {
+            return Err(de::Error::custom("data is nested deeper than [N, 1]"));
+        }
+        let (out, max, depth) = (self.out, self.max, self.depth + 1);
+        while seq
+            .next_element_seed(Flatten {
+                out: &mut *out,
+                max,
+                depth,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(de::Error::custom("data elements must be numbers, booleans or strings"))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.push(Value::Null)
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<(), E> {
+        self.push(Value::Bool(b))
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<(), E> {
+        self.push(n.into())
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<(), E> {
+        self.push(n.into())
+    }
+
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<(), E> {
+        self.push(n.into())
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<(), E> {
+        self.push(Value::String(s.to_owned()))
     }
 }
