@@ -28,6 +28,12 @@ pub enum AppError {
     MethodNotAllowed,
     #[error("request body exceeds the configured limit")]
     PayloadTooLarge,
+    /// The request's body had not all arrived within the request timeout.
+    #[error("the request body did not arrive within the request timeout")]
+    RequestTimeout,
+    /// The request had arrived but its answer was not ready within the timeout.
+    #[error("the request did not finish within the request timeout")]
+    Timeout,
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
     #[error("server is overloaded, retry shortly")]
@@ -49,6 +55,8 @@ impl AppError {
             AppError::NotFound | AppError::ModelNotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            AppError::Timeout => StatusCode::GATEWAY_TIMEOUT,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Overloaded | AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -233,6 +241,8 @@ mod tests {
             (AppError::UnsupportedMediaType, 415),
             (AppError::Overloaded, 503),
             (AppError::Unavailable, 503),
+            (AppError::RequestTimeout, 408),
+            (AppError::Timeout, 504),
             (AppError::Internal("secret".into()), 500),
         ];
         for (error, code) in cases {

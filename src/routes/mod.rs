@@ -2,6 +2,7 @@
 //! in-process with `tower::ServiceExt::oneshot`.
 
 mod auth;
+mod deadline;
 pub mod docs;
 mod extract;
 mod fallback;
@@ -15,13 +16,12 @@ mod v2;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware;
 use axum::routing::{get, post};
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 
 use crate::error::render_errors;
 use crate::state::AppState;
@@ -44,10 +44,9 @@ pub fn app(state: AppState) -> Router {
                 .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
                 .option_layer(cors(&state.security.cors_allowed_origins))
                 .layer(middleware::from_fn(render_errors))
-                // Its bare 504 gets the JSON error body from render_errors.
-                .layer(TimeoutLayer::with_status_code(
-                    StatusCode::GATEWAY_TIMEOUT,
+                .layer(middleware::from_fn_with_state(
                     limits.request_timeout,
+                    deadline::deadline,
                 ))
                 .layer(DefaultBodyLimit::max(limits.max_body_bytes)),
         )

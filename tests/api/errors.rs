@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use super::helpers::{
-    Metrics, error_body, field_errors, parse_http, read_some, spawn_app, spawn_app_with, valid_customer, write_all,
+    Metrics, PartialRequest, error_body, field_errors, parse_http, read_some, spawn_app, spawn_app_with,
+    valid_customer, write_all,
 };
 
 // ---------------------------------------------------------------- real server
@@ -419,6 +420,20 @@ async fn inference_that_never_finishes_answers_504_after_the_request_timeout() {
     let body = json_of(response).await;
     assert_eq!(body["request_id"], "fake-req-1");
     assert!(body["detail"].is_string());
+}
+
+#[tokio::test]
+async fn a_body_that_does_not_arrive_in_time_answers_408_not_504() {
+    let app = spawn_app_with(|s| s.request_timeout_ms = 300).await;
+    let request = PartialRequest::start(app.port, "/api/v1/predict", &valid_customer()).await;
+    let (status, body) = request.answer_without_finishing().await;
+    assert_eq!(status, 408, "{body}");
+    assert_eq!(body["request_id"], "in-flight", "{body}");
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("body")), "{body}");
+    let metrics = app.metrics().await;
+    let labels = [("method", "POST"), ("route", "/api/v1/predict"), ("status", "408")];
+    let timeouts = metrics.get("churn_http_requests_total", &labels);
+    assert_eq!(timeouts, Some(1.0), "counted under 408, not as a 5xx");
 }
 
 #[tokio::test]

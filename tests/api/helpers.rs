@@ -330,6 +330,11 @@ impl PartialRequest {
         }
     }
 
+    /// Reads the answer the server gives before the rest of the body came.
+    pub async fn answer_without_finishing(self) -> (u16, Value) {
+        read_answer(&self.stream).await
+    }
+
     /// Sends the rest of the body and reads the answer: (status, body).
     pub async fn finish(self) -> (u16, Value) {
         write_all(&self.stream, &self.rest).await;
