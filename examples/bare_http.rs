@@ -70,9 +70,7 @@ fn main() -> ExitCode {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
         eprintln!("bare_http listening on 127.0.0.1:{port} with {threads} HTTP threads");
         // The same connection settings as the server, header timer included.
-        let options = churn_serve::server::Options {
-            header_read_timeout: Settings::default().header_read_timeout(),
-        };
+        let options = churn_serve::server::Options::new(&Settings::default(), Default::default());
         churn_serve::server::serve(listener, app, options, std::future::pending()).await;
     });
     ExitCode::SUCCESS

@@ -25,6 +25,9 @@ pub const KEYS: &[&str] = &[
     "max_body_bytes",
     "request_timeout_ms",
     "header_read_timeout_ms",
+    "first_request_timeout_ms",
+    "max_connections",
+    "max_inflight_body_bytes",
     "max_batch_size",
     "coercion",
     "http_threads",
@@ -82,6 +85,14 @@ pub struct Settings {
     /// How long a connection may take to send a request head, and stay idle
     /// between requests; 0 = no limit. See `server`.
     pub header_read_timeout_ms: u64,
+    /// How long a new connection may take to start its first request; 0 = no
+    /// limit of its own (`header_read_timeout_ms` still applies).
+    pub first_request_timeout_ms: u64,
+    /// Open connections at most; more wait in the kernel's listen backlog.
+    pub max_connections: usize,
+    /// Request body bytes held at once (read, or being parsed) across all
+    /// requests; a request that would pass it gets 503.
+    pub max_inflight_body_bytes: usize,
     pub max_batch_size: usize,
     /// `lax` (FastAPI/pydantic's default: `"619"` is an integer) or `strict`.
     pub coercion: Coercion,
@@ -115,6 +126,9 @@ impl Default for Settings {
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout_ms: 10_000,
             header_read_timeout_ms: 75_000,
+            first_request_timeout_ms: 10_000,
+            max_connections: 1024,
+            max_inflight_body_bytes: 16 * 1024 * 1024,
             max_batch_size: 1000,
             coercion: Coercion::Lax,
             http_threads: 0,
@@ -166,41 +180,6 @@ impl Settings {
         Ok(settings)
     }
 
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let unit = |key, v: f64| check(key, (0.0..=1.0).contains(&v), || format!("{v} is not in [0, 1]"));
-        unit("threshold", self.threshold)?;
-        unit("risk_medium", self.risk_medium)?;
-        unit("risk_high", self.risk_high)?;
-        check("risk_high", self.risk_medium < self.risk_high, || {
-            format!(
-                "must be greater than risk_medium ({} >= {})",
-                self.risk_medium, self.risk_high
-            )
-        })?;
-        let positive = |key, v: u64| check(key, v > 0, || "must be greater than 0".into());
-        positive("max_body_bytes", self.max_body_bytes as u64)?;
-        positive("request_timeout_ms", self.request_timeout_ms)?;
-        positive("max_batch_size", self.max_batch_size as u64)?;
-        positive("intra_op_threads", self.intra_op_threads as u64)?;
-        positive("queue_capacity", self.queue_capacity as u64)?;
-        positive("max_batch_rows", self.max_batch_rows as u64)?;
-        check("model_path", !self.model_path.as_os_str().is_empty(), || {
-            "must not be empty".into()
-        })?;
-        if let Some(bad) = self.cors_allowed_origins.iter().find(|o| !is_origin(o)) {
-            return Err(ConfigError::Invalid {
-                key: "cors_allowed_origins",
-                reason: format!("{bad:?} is not an origin like https://app.example.com (or \"*\")"),
-            });
-        }
-        tracing_subscriber::EnvFilter::try_new(&self.log_level)
-            .map(|_| ())
-            .map_err(|e| ConfigError::Invalid {
-                key: "log_level",
-                reason: e.to_string(),
-            })
-    }
-
     /// Worker threads of the tokio runtime that serves HTTP: configured, or
     /// half the cores (at least one). The inference workers are the other
     /// busy threads; they block on their queue while idle, so they cost
@@ -221,6 +200,12 @@ impl Settings {
     }
 
     /// `None` when switched off (0).
+    pub fn first_request_timeout(&self) -> Option<std::time::Duration> {
+        let ms = self.first_request_timeout_ms;
+        (ms > 0).then(|| std::time::Duration::from_millis(ms))
+    }
+
+    /// `None` when switched off (0).
     pub fn header_read_timeout(&self) -> Option<std::time::Duration> {
         let ms = self.header_read_timeout_ms;
         (ms > 0).then(|| std::time::Duration::from_millis(ms))
@@ -232,28 +217,6 @@ impl Settings {
         } else {
             self.metadata_path.clone()
         }
-    }
-}
-
-/// `*`, or scheme://host[:port] with nothing after it.
-fn is_origin(origin: &str) -> bool {
-    if origin == "*" {
-        return true;
-    }
-    let Some((scheme, rest)) = origin.split_once("://") else {
-        return false;
-    };
-    matches!(scheme, "http" | "https")
-        && !rest.is_empty()
-        && !rest.contains('/')
-        && axum::http::HeaderValue::from_str(origin).is_ok()
-}
-
-fn check(key: &'static str, ok: bool, reason: impl FnOnce() -> String) -> Result<(), ConfigError> {
-    if ok {
-        Ok(())
-    } else {
-        Err(ConfigError::Invalid { key, reason: reason() })
     }
 }
 
@@ -289,6 +252,8 @@ fn comma_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> 
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
+
+mod validate;
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,6 @@
 //! The HTTP/1.1 server: one accept loop on the multi-threaded tokio runtime,
-//! hyper's HTTP/1 connection per accepted socket, hyper-util's graceful
-//! shutdown.
+//! hyper's HTTP/1 connection per accepted socket, and a shutdown that loses
+//! no request.
 //!
 //! Why not `axum::serve`: two hyper settings that it does not expose decide
 //! how much memory each open connection holds (tests/connection_memory.rs):
@@ -20,31 +20,78 @@
 //! `header_read_timeout` is closed (hyper's own timer; `axum::serve` sets no
 //! timer, so there a silent or trickling client holds its connection
 //! forever). hyper starts that clock whenever it waits for a head, so it is
-//! also the idle keep-alive timeout.
+//! also the idle keep-alive timeout; a new connection gets the shorter
+//! `first_request_timeout` for its first request to start.
+//!
+//! Memory per connection is bounded twice: at most `max_connections` are
+//! open (the accept loop waits for one to close; new ones queue in the
+//! kernel's backlog), and hyper buffers at most [`MAX_HEAD_BYTES`] of a
+//! request head (a longer head gets 431).
+//!
+//! Shutdown: from the moment `draining` is cancelled every response carries
+//! `Connection: close`, so clients open a new connection (to another pod)
+//! for their next request instead of reusing this one. When `stop_accepting`
+//! resolves the listener closes; connections answering a request finish it
+//! and close; every other connection (idle, or sending a head slowly) is
+//! closed at once, after a short flush of anything already written.
 
+use std::convert::Infallible;
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, Request, header};
 use axum::serve::Listener;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+/// The most of a request head hyper buffers (its minimum is 8 KiB); real
+/// clients send a few hundred bytes.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+/// How long a connection closed at shutdown may still flush what it wrote.
+const FLUSH: Duration = Duration::from_millis(200);
 
 /// How connections are served.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// `None` never closes a connection that waits for a request head.
     pub header_read_timeout: Option<Duration>,
+    /// A new connection that has not started a request by then is closed.
+    pub first_request_timeout: Option<Duration>,
+    pub max_connections: usize,
+    /// Cancelled when shutdown begins: responses from then on close their
+    /// connection.
+    pub draining: CancellationToken,
+}
+
+impl Options {
+    /// The configured connection settings; responses close their connection
+    /// once `draining` is cancelled.
+    pub fn new(settings: &crate::config::Settings, draining: CancellationToken) -> Self {
+        Options {
+            header_read_timeout: settings.header_read_timeout(),
+            first_request_timeout: settings.first_request_timeout(),
+            max_connections: settings.max_connections,
+            draining,
+        }
+    }
 }
 
 /// Serves `router` on `listener` until `stop_accepting` resolves, then closes
-/// the listener, lets every open connection finish its current request, and
-/// returns once they are all closed (callers bound that wait with their grace
-/// period). Accept errors are retried inside `Listener::accept`, so nothing
-/// here fails.
+/// the listener and returns once every connection has closed as described
+/// above (callers bound that wait with their grace period). Accept errors are
+/// retried inside `Listener::accept`, so nothing here fails.
 pub async fn serve(
     mut listener: TcpListener,
     router: Router,
@@ -54,88 +101,143 @@ pub async fn serve(
     let mut http = http1::Builder::new();
     http.half_close(true)
         .timer(TokioTimer::new())
-        .header_read_timeout(options.header_read_timeout);
-    let graceful = GracefulShutdown::new();
+        .header_read_timeout(options.header_read_timeout)
+        .max_buf_size(MAX_HEAD_BYTES);
+    let slots = Arc::new(Semaphore::new(options.max_connections));
+    let closing = CancellationToken::new();
     let mut stop_accepting = std::pin::pin!(stop_accepting);
     loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut stop_accepting => break,
+        };
         let stream = tokio::select! {
             (stream, _peer) = Listener::accept(&mut listener) => stream,
             () = &mut stop_accepting => break,
         };
-        // A clone of a finished Router is one Arc: nothing is rebuilt per connection.
-        let service = TowerToHyperService::new(router.clone());
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let state = Arc::new(ConnectionState::default());
+        let service = {
+            let (router, state, draining) = (router.clone(), state.clone(), options.draining.clone());
+            hyper::service::service_fn(move |request: Request<Incoming>| {
+                respond(router.clone(), request, state.clone(), draining.clone())
+            })
+        };
+        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let (closing, first_request) = (closing.clone(), options.first_request_timeout);
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::trace!(%error, "connection ended with an error");
-            }
+            let _slot = slot;
+            run_connection(connection, state, closing, first_request).await;
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    closing.cancel();
+    // Every open connection holds a slot: all slots back means all closed.
+    let _all = slots.acquire_many(options.max_connections as u32).await;
+}
+
+/// What a connection's task knows about the requests on it.
+#[derive(Default)]
+struct ConnectionState {
+    started: AtomicBool,
+    /// Requests whose response body has not been fully written yet.
+    in_flight: AtomicUsize,
+}
+
+async fn respond(
+    router: Router,
+    request: Request<Incoming>,
+    state: Arc<ConnectionState>,
+    draining: CancellationToken,
+) -> Result<axum::response::Response, Infallible> {
+    state.started.store(true, Ordering::Release);
+    state.in_flight.fetch_add(1, Ordering::AcqRel);
+    let guard = InFlight(state);
+    let Ok(mut response) = router.oneshot(request.map(Body::new)).await;
+    if draining.is_cancelled() {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    Ok(response.map(|body| Body::new(Guarded { body, _guard: guard })))
+}
+
+async fn run_connection<C>(
+    connection: http1::Connection<TokioIo<tokio::net::TcpStream>, C>,
+    state: Arc<ConnectionState>,
+    closing: CancellationToken,
+    first_request: Option<Duration>,
+) where
+    C: hyper::service::HttpService<Incoming, ResBody = Body>,
+    C::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut connection = std::pin::pin!(connection);
+    let first_request_due = async {
+        match first_request {
+            Some(limit) => tokio::time::sleep(limit).await,
+            None => std::future::pending().await,
+        }
+    };
+    let mut first_request_due = std::pin::pin!(first_request_due);
+    let mut waiting_for_first = true;
+    loop {
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(error) = result {
+                    tracing::trace!(%error, "connection ended with an error");
+                }
+                return;
+            }
+            () = closing.cancelled() => break,
+            () = &mut first_request_due, if waiting_for_first => {
+                waiting_for_first = false;
+                if !state.started.load(Ordering::Acquire) {
+                    return; // dropping the connection closes it
+                }
+            }
+        }
+    }
+    connection.as_mut().graceful_shutdown();
+    if state.in_flight.load(Ordering::Acquire) > 0 {
+        let _ = connection.await;
+    } else {
+        let _ = tokio::time::timeout(FLUSH, connection).await;
+    }
+}
+
+/// Counts a request as in flight until its response body is dropped, which
+/// hyper does once it has written it.
+struct InFlight(Arc<ConnectionState>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+struct Guarded {
+    body: Body,
+    _guard: InFlight,
+}
+
+impl http_body::Body for Guarded {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use std::io::{BufRead, BufReader, Read, Write};
-
-    use axum::routing::get;
-
-    use super::*;
-
-    async fn slow(
-        axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, u64>>,
-    ) -> &'static str {
-        tokio::time::sleep(Duration::from_millis(q.get("ms").copied().unwrap_or(0))).await;
-        "done"
-    }
-
-    /// One GET on a new connection; the status code and the body.
-    fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
-        let mut stream = std::net::TcpStream::connect(addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        write!(stream, "GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
-        let mut reader = BufReader::new(stream);
-        let (mut status, mut length, mut line) = (0, 0, String::new());
-        while reader.read_line(&mut line).unwrap() > 2 {
-            let lower = line.to_ascii_lowercase();
-            if let Some(code) = lower.strip_prefix("http/1.1 ") {
-                status = code[..3].parse().unwrap();
-            } else if let Some(n) = lower.strip_prefix("content-length:") {
-                length = n.trim().parse().unwrap();
-            }
-            line.clear();
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).unwrap();
-        (status, String::from_utf8(body).unwrap())
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn shutdown_waits_for_the_requests_in_flight_then_closes_the_listener() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let router = Router::new().route("/slow", get(slow));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let options = Options {
-            header_read_timeout: Some(Duration::from_secs(5)),
-        };
-        let running = tokio::spawn(serve(listener, router, options, async {
-            let _ = stopped.await;
-        }));
-        let requests: Vec<_> = (0..2)
-            .map(|_| std::thread::spawn(move || http_get(addr, "/slow?ms=300")))
-            .collect();
-        // Both requests are being served when the server is told to stop.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        stop.send(()).unwrap();
-        tokio::time::timeout(Duration::from_secs(5), running)
-            .await
-            .expect("the server stops once both requests are answered")
-            .unwrap();
-        for request in requests {
-            assert_eq!(request.join().unwrap(), (200, "done".to_owned()));
-        }
-        assert!(std::net::TcpStream::connect(addr).is_err(), "the listener is closed");
-    }
-}
+mod tests;

@@ -65,11 +65,13 @@ impl Application {
         let drain = Duration::from_secs(self.settings.shutdown_drain_secs);
         let grace = Duration::from_secs(self.settings.shutdown_grace_secs);
         let closing = CancellationToken::new();
+        let draining = CancellationToken::new();
         let stop_accepting = {
-            let closing = closing.clone();
+            let (closing, draining) = (closing.clone(), draining.clone());
             async move {
                 shutdown.await;
                 health.start_draining();
+                draining.cancel();
                 tracing::info!(drain_secs = drain.as_secs(), "draining");
                 tokio::time::sleep(drain).await;
                 closing.cancel();
@@ -85,9 +87,7 @@ impl Application {
             inference_workers = self.settings.worker_count(),
             "ready"
         );
-        let options = server::Options {
-            header_read_timeout: self.settings.header_read_timeout(),
-        };
+        let options = server::Options::new(&self.settings, draining);
         let router = app(self.state.clone());
         tokio::select! {
             () = server::serve(self.listener, router, options, stop_accepting) => {}

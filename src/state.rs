@@ -4,6 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use tokio::sync::Semaphore;
+
 use crate::config::Settings;
 use crate::domain::{Coercion, DecisionRule};
 use crate::metrics::Metrics;
@@ -26,6 +28,8 @@ pub struct Shared {
     pub limits: Limits,
     /// How native request bodies are read (`coercion`).
     pub coercion: Coercion,
+    /// `max_inflight_body_bytes`, in KiB permits (`routes::extract`).
+    pub body_budget: Arc<Semaphore>,
     pub security: Arc<Security>,
 }
 
@@ -48,6 +52,7 @@ impl AppState {
                 request_timeout: Duration::from_millis(settings.request_timeout_ms),
             },
             coercion: settings.coercion,
+            body_budget: Arc::new(Semaphore::new(settings.max_inflight_body_bytes.div_ceil(1024))),
             security: Arc::new(Security {
                 cors_allowed_origins: settings.cors_allowed_origins.clone(),
                 api_keys: settings.api_keys.clone(),

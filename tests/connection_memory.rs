@@ -57,10 +57,8 @@ async fn open_connections_keep_one_read_and_one_write_buffer_whatever_the_reques
     let addr = listener.local_addr().unwrap();
     let router = Router::new().route("/echo", post(echo));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    // The default header timeout: its timer must not add big allocations either.
-    let options = churn_serve::server::Options {
-        header_read_timeout: churn_serve::config::Settings::default().header_read_timeout(),
-    };
+    // The default settings: their timers must not add big allocations either.
+    let options = churn_serve::server::Options::new(&churn_serve::config::Settings::default(), Default::default());
     let server = tokio::spawn(churn_serve::server::serve(listener, router, options, async {
         let _ = stopped.await;
     }));

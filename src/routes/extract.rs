@@ -6,42 +6,77 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
+use tokio::sync::OwnedSemaphorePermit;
+
 use crate::error::AppError;
+use crate::state::AppState;
 
-/// The raw bytes of a JSON request body (content type checked, size limited).
+/// The raw bytes of a JSON request body (content type checked, size
+/// limited), and its share of `max_inflight_body_bytes`, held for as long as
+/// the extractor lives (bind it, e.g. `JsonBody(body, _held)`, to hold it for
+/// the whole handler).
 #[derive(Debug)]
-pub struct JsonBody(pub Bytes);
+pub struct JsonBody(pub Bytes, pub BodyShare);
 
-impl<S: Send + Sync> FromRequest<S> for JsonBody {
+/// A share of the in-flight body budget, in KiB, returned when dropped.
+#[derive(Debug)]
+pub struct BodyShare(#[allow(dead_code)] OwnedSemaphorePermit);
+
+impl FromRequest<AppState> for JsonBody {
     type Rejection = AppError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, AppError> {
         if !is_json(request.headers()) {
             return Err(AppError::UnsupportedMediaType);
         }
+        let share = body_share(&request, state)?;
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|e| match e.status() {
                 StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
                 _ => AppError::BadRequest(e.body_text()),
             })?;
-        Ok(JsonBody(bytes))
+        Ok(JsonBody(bytes, share))
     }
+}
+
+/// Takes the body's share of the budget before any of it is read: its
+/// announced length, or the most it may be when it is sent in chunks. None
+/// left: 503 at once, as when the inference queue is full.
+fn body_share(request: &Request, state: &AppState) -> Result<BodyShare, AppError> {
+    let limit = state.limits.max_body_bytes;
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let bytes = match announced {
+        Some(n) if n > limit => return Err(AppError::PayloadTooLarge),
+        Some(n) => n,
+        None => limit,
+    };
+    let kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX);
+    state
+        .body_budget
+        .clone()
+        .try_acquire_many_owned(kib)
+        .map(BodyShare)
+        .map_err(|_| AppError::Overloaded)
 }
 
 /// A JSON body deserialized into `T`. Unlike `axum::Json` it does not track
 /// the path of every key, bookkeeping that is a large part of parsing a
 /// 1000-row batch.
 #[derive(Debug)]
-pub struct ApiJson<T>(pub T);
+pub struct ApiJson<T>(pub T, pub BodyShare);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = AppError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
-        let JsonBody(bytes) = JsonBody::from_request(request, state).await?;
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, AppError> {
+        let JsonBody(bytes, share) = JsonBody::from_request(request, state).await?;
         serde_json::from_slice(&bytes)
-            .map(ApiJson)
+            .map(|value| ApiJson(value, share))
             .map_err(|e| AppError::json_invalid(e.to_string()))
     }
 }

@@ -66,7 +66,7 @@ enum PredictionErrors {
 pub async fn predict(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<PredictParams>,
-    JsonBody(body): JsonBody,
+    JsonBody(body, _held): JsonBody,
 ) -> Result<Json<PredictionResponse>, AppError> {
     let customer = customer_from_json(&body, state.coercion).map_err(AppError::Validation)?;
     let mut answers = score(&state, vec![customer], params.explain).await?;
@@ -90,7 +90,7 @@ pub async fn predict(
 pub async fn predict_batch(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<PredictParams>,
-    JsonBody(body): JsonBody,
+    JsonBody(body, _held): JsonBody,
 ) -> Result<Json<BatchResponse>, AppError> {
     let customers =
         batch_from_json(&body, state.limits.max_batch_size, state.coercion).map_err(AppError::Validation)?;

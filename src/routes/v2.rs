@@ -202,7 +202,7 @@ pub async fn model_ready(
 pub async fn infer(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    ApiJson(request): ApiJson<InferRequest>,
+    ApiJson(request, _held): ApiJson<InferRequest>,
 ) -> Result<Json<InferResponse>, AppError> {
     check_name(&state, &name)?;
     if let Some(unknown) = request.outputs.iter().flatten().find(|o| o.name != OUTPUT_NAME) {

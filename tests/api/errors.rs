@@ -437,6 +437,27 @@ async fn a_body_that_does_not_arrive_in_time_answers_408_not_504() {
 }
 
 #[tokio::test]
+async fn bodies_past_the_in_flight_budget_answer_503_and_the_budget_comes_back() {
+    let app = spawn_app_with(|s| {
+        s.max_body_bytes = 1024;
+        s.max_inflight_body_bytes = 1024;
+    })
+    .await;
+    // Half a body announced: its share (1 KiB) is the whole budget.
+    let held = PartialRequest::start(app.port, "/api/v1/predict", &valid_customer()).await;
+    let refused = app.predict(&valid_customer()).await;
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let (status, _) = held.finish().await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.predict(&valid_customer()).await.status(),
+        200,
+        "the share was given back"
+    );
+}
+
+#[tokio::test]
 async fn invalid_requests_never_reach_the_model() {
     let (state, predictor) = fake_state(Fake::Probabilities(vec![0.5]));
     let response = call(&state, "POST", "/api/v1/predict", Some(&json!({"age": 5}))).await;
