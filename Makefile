@@ -6,7 +6,7 @@ SHELL := /bin/bash
 STAGES ?=
 
 .PHONY: help ort model build run test lint unit bench image \
-	check-lint check-rust check-model check-k8s check-api check-container
+	check-lint check-rust check-model check-k8s check-api check-reliability check-container
 
 help: ## List targets
 	@grep -E '^[a-z0-9-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -43,8 +43,10 @@ check-model: ## Stage: make model reproduces the committed artifacts byte for by
 	bash scripts/test.sh model
 check-k8s: ## Stage: Kubernetes manifests (kustomize, schemas, checkov, yamllint)
 	bash scripts/test.sh k8s
-check-api: ## Stage: OpenAPI, schemathesis, Swagger UI in Chromium, V2 parity
+check-api: ## Stage: OpenAPI, schemathesis, Swagger UI, V2 and FastAPI parity, README examples
 	bash scripts/test.sh api
+check-reliability: ## Stage: SIGTERM under load loses nothing; memory within the budget
+	bash scripts/test.sh reliability
 check-container: ## Stage: image build and run with podman, compose, Prometheus
 	bash scripts/test.sh container
 

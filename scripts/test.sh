@@ -9,7 +9,9 @@
 #   rust       cargo test: unit tests, tests/api, the manifest and memory tests
 #   model      `make model` reproduces models/ and tests/fixtures/ byte for byte
 #   k8s        kustomize, kubernetes-validate, checkov, yamllint on k8s/
-#   api        OpenAPI validity, schemathesis, Swagger UI in Chromium, V2 parity
+#   api        OpenAPI validity, schemathesis, Swagger UI in Chromium, V2 parity,
+#              FastAPI parity, the README's curl examples
+#   reliability  SIGTERM under load loses nothing; memory within the budget
 #   container  hadolint, compose, promtool, image build and run, Prometheus scrape
 #
 # Every selected stage runs even when an earlier one fails; then a table of
@@ -22,13 +24,14 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-ALL_STAGES=(lint rust model k8s api container)
+ALL_STAGES=(lint rust model k8s api reliability container)
 declare -A RUN=(
   [lint]='cargo fmt --all -- --check && cargo clippy --all-targets --locked -- -D warnings && python3 -m unittest benches/lib/test_report.py'
   [rust]='bash scripts/install_ort.sh && cargo test --locked'
   [model]='bash scripts/check_model.sh'
   [k8s]='bash scripts/check_k8s.sh'
   [api]='bash scripts/check_api.sh'
+  [reliability]='bash scripts/check_reliability.sh'
   [container]='bash scripts/check_container.sh'
 )
 SKIPPED=77

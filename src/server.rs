@@ -106,14 +106,38 @@ pub async fn serve(
     let slots = Arc::new(Semaphore::new(options.max_connections));
     let closing = CancellationToken::new();
     let mut stop_accepting = std::pin::pin!(stop_accepting);
+    let mut stopping = false;
     loop {
-        let slot = tokio::select! {
-            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
-            () = &mut stop_accepting => break,
+        let slot = if stopping {
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                break;
+            };
+            slot
+        } else {
+            tokio::select! {
+                slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+                () = &mut stop_accepting => {
+                    stopping = true;
+                    continue;
+                }
+            }
         };
-        let stream = tokio::select! {
-            (stream, _peer) = Listener::accept(&mut listener) => stream,
-            () = &mut stop_accepting => break,
+        let stream = if stopping {
+            // Connections the kernel has already completed would be reset
+            // when the listener closes: take them first (they are answered
+            // with `Connection: close`), then stop.
+            match std::future::poll_fn(|cx| Poll::Ready(listener.poll_accept(cx))).await {
+                Poll::Ready(Ok((stream, _peer))) => stream,
+                Poll::Ready(Err(_)) | Poll::Pending => break,
+            }
+        } else {
+            tokio::select! {
+                (stream, _peer) = Listener::accept(&mut listener) => stream,
+                () = &mut stop_accepting => {
+                    stopping = true;
+                    continue;
+                }
+            }
         };
         let state = Arc::new(ConnectionState::default());
         let service = {
@@ -196,11 +220,17 @@ async fn run_connection<C>(
             }
         }
     }
+    if !state.started.load(Ordering::Acquire) && tokio::time::timeout(FLUSH, connection.as_mut()).await.is_ok() {
+        // A new connection's first request may already be on its way: it got
+        // FLUSH to arrive, was answered (with `Connection: close`), and the
+        // connection has closed.
+        return;
+    }
     connection.as_mut().graceful_shutdown();
-    if state.in_flight.load(Ordering::Acquire) > 0 {
+    // A request that arrives within FLUSH is still answered.
+    let flushed = tokio::time::timeout(FLUSH, connection.as_mut()).await;
+    if flushed.is_err() && state.in_flight.load(Ordering::Acquire) > 0 {
         let _ = connection.await;
-    } else {
-        let _ = tokio::time::timeout(FLUSH, connection).await;
     }
 }
 

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Reliability checks against the release binary, each bounded in time, on
+# 127.0.0.1 only, stopping (by PID) every server it starts:
+#   1. SIGTERM under keep-alive load at 64 connections, with a 2 s drain and
+#      clients that never retry: every request sent is answered (lost = 0);
+#   2. the same without a drain, with clients that retry a request once when
+#      a reused connection turns out closed (as HTTP libraries do): lost = 0;
+#   3. memory: worst-case bodies on every endpoint, the in-flight budget's
+#      concurrency + 2 at once: peak RSS within the README's memory budget.
+# One summary line per check; the exit status is non-zero if any failed.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bin=target/release/churn-serve
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+  bash scripts/install_ort.sh
+  cargo build --release --locked --quiet
+fi
+[[ -x $bin ]] || { echo "no release binary at $bin" >&2; exit 1; }
+
+# The budget of the default settings (README, "Memory budget"):
+# 48 MiB at rest + max_connections x 32 KiB + 2 x max_inflight_body_bytes.
+budget_mib=$((48 + 1024 * 32 / 1024 + 2 * 16))
+
+failed=0
+run() {
+  local name=$1
+  shift
+  printf '\n---- %s ----\n' "$name"
+  if timeout --kill-after=10 300 "$@"; then echo "PASS $name"; else echo "FAIL $name"; failed=$((failed + 1)); fi
+}
+run "sigterm with a drain, no retries" python3 tests/reliability/sigterm.py "$bin" --drain 2 --no-retry
+run "sigterm without a drain, retries" python3 tests/reliability/sigterm.py "$bin" --drain 0
+run "memory under worst-case bodies" python3 tests/reliability/memory.py "$bin" --budget-mib "$budget_mib"
+printf '\ncheck_reliability: %d failed\n' "$failed"
+[[ $failed -eq 0 ]]
