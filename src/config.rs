@@ -191,6 +191,17 @@ impl Settings {
         }
     }
 
+    /// The most resident memory the server may reach with these settings
+    /// (README, "Memory budget"): the process at rest, plus each open
+    /// connection's buffers, plus the request bodies in flight and their
+    /// parsed forms. The constants are measured with margin:
+    /// `make check-reliability` holds the server to this figure.
+    pub fn memory_budget_bytes(&self) -> usize {
+        const AT_REST: usize = 48 << 20;
+        const PER_CONNECTION: usize = 32 << 10;
+        AT_REST + self.max_connections * PER_CONNECTION + 2 * self.max_inflight_body_bytes
+    }
+
     /// Number of inference workers: configured, or one per core.
     pub fn worker_count(&self) -> usize {
         match self.workers {

@@ -41,6 +41,9 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         timeout: u64,
     },
+    /// Print the most memory (MiB) the configured server may use; size the
+    /// container's memory limit at or above it.
+    MemoryBudget,
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,10 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e),
         },
+        Command::MemoryBudget => {
+            println!("{}", settings.memory_budget_bytes().div_ceil(1 << 20));
+            ExitCode::SUCCESS
+        }
         Command::Healthcheck { timeout } => {
             let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, settings.port));
             match healthcheck::probe(addr, Duration::from_secs(timeout)) {

@@ -499,6 +499,22 @@ fn the_shutdown_fits_in_the_grace_period() {
 }
 
 #[test]
+fn the_memory_limit_covers_the_memory_budget() {
+    let m = Manifests::load();
+    let settings = cluster_settings(&m.config_env());
+    let limit = text(m.container(), "resources.limits.memory");
+    let mebibytes: usize = limit
+        .strip_suffix("Mi")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("memory limit {limit} in Mi"));
+    let budget = settings.memory_budget_bytes().div_ceil(1 << 20);
+    assert!(
+        mebibytes >= budget,
+        "limits.memory {limit} is below the memory budget of {budget} MiB (README, Memory budget)"
+    );
+}
+
+#[test]
 fn the_ingress_allows_what_the_service_allows() {
     let m = Manifests::load();
     let settings = cluster_settings(&m.config_env());
