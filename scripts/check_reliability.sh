@@ -6,7 +6,10 @@
 #   2. the same without a drain, with clients that retry a request once when
 #      a reused connection turns out closed (as HTTP libraries do): lost = 0;
 #   3. memory: worst-case bodies on every endpoint, the in-flight budget's
-#      concurrency + 2 at once: peak RSS within the README's memory budget.
+#      concurrency + 2 at once: peak RSS within the README's memory budget;
+#   4. floods: 5,000 idle keep-alive and 2,000 slowloris connections held
+#      open while a normal client sends 200 predictions: none fails, and the
+#      peak RSS stays within the budget.
 # One summary line per check; the exit status is non-zero if any failed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -32,5 +35,6 @@ run() {
 run "sigterm with a drain, no retries" python3 tests/reliability/sigterm.py "$bin" --drain 2 --no-retry
 run "sigterm without a drain, retries" python3 tests/reliability/sigterm.py "$bin" --drain 0
 run "memory under worst-case bodies" python3 tests/reliability/memory.py "$bin" --budget-mib "$budget_mib"
+run "connection floods" python3 tests/reliability/floods.py "$bin" --budget-mib "$budget_mib"
 printf '\ncheck_reliability: %d failed\n' "$failed"
 [[ $failed -eq 0 ]]

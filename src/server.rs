@@ -24,9 +24,12 @@
 //! `first_request_timeout` for its first request to start.
 //!
 //! Memory per connection is bounded twice: at most `max_connections` are
-//! open (the accept loop waits for one to close; new ones queue in the
-//! kernel's backlog), and hyper buffers at most [`MAX_HEAD_BYTES`] of a
-//! request head (a longer head gets 431).
+//! open, and hyper buffers at most [`MAX_HEAD_BYTES`] of a request head (a
+//! longer head gets 431). When all connections are taken, new ones wait in
+//! the kernel's backlog while the open ones that are not answering a request
+//! (idle keep-alive connections, heads trickling in) are closed, as at
+//! shutdown, to make room: a flood of idle or slow connections cannot lock
+//! out a client that sends requests.
 //!
 //! Shutdown: from the moment `draining` is cancelled every response carries
 //! `Connection: close`, so clients open a new connection (to another pod)
@@ -51,7 +54,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
@@ -61,6 +64,10 @@ pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 
 /// How long a connection closed at shutdown may still flush what it wrote.
 const FLUSH: Duration = Duration::from_millis(200);
+
+/// While all connections are taken, how often the ones not answering a
+/// request are asked to close.
+const PRESSURE_INTERVAL: Duration = Duration::from_millis(100);
 
 /// How connections are served.
 #[derive(Clone, Debug)]
@@ -105,6 +112,7 @@ pub async fn serve(
         .max_buf_size(MAX_HEAD_BYTES);
     let slots = Arc::new(Semaphore::new(options.max_connections));
     let closing = CancellationToken::new();
+    let pressure = Arc::new(Notify::new());
     let mut stop_accepting = std::pin::pin!(stop_accepting);
     let mut stopping = false;
     loop {
@@ -113,10 +121,23 @@ pub async fn serve(
                 break;
             };
             slot
+        } else if let Ok(slot) = slots.clone().try_acquire_owned() {
+            slot
         } else {
-            tokio::select! {
-                slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
-                () = &mut stop_accepting => {
+            // Full: ask the connections that are not answering a request
+            // (idle between requests, or not yet sending one) to close, and
+            // ask again while none has.
+            let mut ask = tokio::time::interval(PRESSURE_INTERVAL);
+            let slot = loop {
+                tokio::select! {
+                    slot = slots.clone().acquire_owned() => break Some(slot.expect("the semaphore is never closed")),
+                    _ = ask.tick() => pressure.notify_waiters(),
+                    () = &mut stop_accepting => break None,
+                }
+            };
+            match slot {
+                Some(slot) => slot,
+                None => {
                     stopping = true;
                     continue;
                 }
@@ -147,10 +168,10 @@ pub async fn serve(
             })
         };
         let connection = http.serve_connection(TokioIo::new(stream), service);
-        let (closing, first_request) = (closing.clone(), options.first_request_timeout);
+        let (closing, pressure, first_request) = (closing.clone(), pressure.clone(), options.first_request_timeout);
         tokio::spawn(async move {
             let _slot = slot;
-            run_connection(connection, state, closing, first_request).await;
+            run_connection(connection, state, closing, pressure, first_request).await;
         });
     }
     drop(listener);
@@ -189,6 +210,7 @@ async fn run_connection<C>(
     connection: http1::Connection<TokioIo<tokio::net::TcpStream>, C>,
     state: Arc<ConnectionState>,
     closing: CancellationToken,
+    pressure: Arc<Notify>,
     first_request: Option<Duration>,
 ) where
     C: hyper::service::HttpService<Incoming, ResBody = Body>,
@@ -212,6 +234,11 @@ async fn run_connection<C>(
                 return;
             }
             () = closing.cancelled() => break,
+            () = pressure.notified() => {
+                if state.in_flight.load(Ordering::Acquire) == 0 {
+                    break;
+                }
+            }
             () = &mut first_request_due, if waiting_for_first => {
                 waiting_for_first = false;
                 if !state.started.load(Ordering::Acquire) {

@@ -98,18 +98,26 @@ async fn once_draining_every_response_closes_its_connection() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_past_the_maximum_wait_until_one_closes() {
+async fn past_the_maximum_idle_connections_make_room_and_busy_ones_finish() {
     let (addr, stop, running) = start(options(1)).await;
-    let first = std::net::TcpStream::connect(addr).unwrap();
+    // An idle connection holds the only slot: it is closed for the next one.
+    let mut idle = std::net::TcpStream::connect(addr).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    // Accepted by the kernel, not yet by the server: its request waits.
+    let next = std::thread::spawn(move || http_get(addr, "/slow?ms=0"));
+    assert_eq!(next.join().unwrap(), (200, "done".to_owned()));
+    let mut buf = [0u8; 1];
+    assert_eq!(idle.read(&mut buf).unwrap(), 0, "the idle connection was closed");
+    // A connection answering a request keeps its slot until it has answered.
+    let busy = std::thread::spawn(move || http_get(addr, "/slow?ms=800"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let waiting = std::thread::spawn(move || http_get(addr, "/slow?ms=0"));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
         !waiting.is_finished(),
-        "a second connection was served while the first was open"
+        "served while the only slot was answering a request"
     );
-    drop(first);
+    assert_eq!(busy.join().unwrap(), (200, "done".to_owned()));
     assert_eq!(waiting.join().unwrap(), (200, "done".to_owned()));
     stop.send(()).unwrap();
     running.await.unwrap();
