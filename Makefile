@@ -50,6 +50,9 @@ check-reliability: ## Stage: SIGTERM under load loses nothing; memory within the
 check-container: ## Stage: image build and run with podman, compose, Prometheus
 	bash scripts/test.sh container
 
+fuzz: ort ## Property-based fuzzing of bodies and credentials, 1,000,000 cases per property (CI runs 2,000)
+	FUZZ_CASES=$${FUZZ_CASES:-1000000} cargo test --release --locked --test fuzz -- --nocapture
+
 bench: ## Criterion + HTTP load benchmark (benches/run.sh); writes benches/results.md
 	bash benches/run.sh
 
