@@ -6,7 +6,7 @@ SHELL := /bin/bash
 STAGES ?=
 
 .PHONY: help ort model build run test lint unit bench image \
-	check-lint check-rust check-model check-k8s check-api check-reliability check-container
+	check-lint check-rust check-model check-k8s check-api check-reliability check-container fuzz
 
 help: ## List targets
 	@grep -E '^[a-z0-9-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
