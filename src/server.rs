@@ -26,10 +26,10 @@
 //! Memory per connection is bounded twice: at most `max_connections` are
 //! open, and hyper buffers at most [`MAX_HEAD_BYTES`] of a request head (a
 //! longer head gets 431). When all connections are taken, new ones wait in
-//! the kernel's backlog while the open ones that are not answering a request
-//! (idle keep-alive connections, heads trickling in) are closed, as at
-//! shutdown, to make room: a flood of idle or slow connections cannot lock
-//! out a client that sends requests.
+//! the kernel's backlog while the open ones that have answered nothing for a
+//! second (idle keep-alive connections, heads trickling in) are closed, as
+//! at shutdown, to make room: a flood of idle or slow connections cannot lock
+//! out a client that sends requests, and busy keep-alive clients keep theirs.
 //!
 //! Shutdown: from the moment `draining` is cancelled every response carries
 //! `Connection: close`, so clients open a new connection (to another pod)
@@ -38,17 +38,13 @@
 //! and close; every other connection (idle, or sending a head slowly) is
 //! closed at once, after a short flush of anything already written.
 
-use std::convert::Infallible;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::http::{HeaderValue, Request, header};
+use axum::http::Request;
 use axum::serve::Listener;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -56,14 +52,12 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
-use tower::ServiceExt;
+
+use connection::{ConnectionState, respond, run_connection};
 
 /// The most of a request head hyper buffers (its minimum is 8 KiB); real
 /// clients send a few hundred bytes.
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
-
-/// How long a connection closed at shutdown may still flush what it wrote.
-const FLUSH: Duration = Duration::from_millis(200);
 
 /// While all connections are taken, how often the ones not answering a
 /// request are asked to close.
@@ -160,7 +154,7 @@ pub async fn serve(
                 }
             }
         };
-        let state = Arc::new(ConnectionState::default());
+        let state = Arc::new(ConnectionState::new());
         let service = {
             let (router, state, draining) = (router.clone(), state.clone(), options.draining.clone());
             hyper::service::service_fn(move |request: Request<Incoming>| {
@@ -180,121 +174,7 @@ pub async fn serve(
     let _all = slots.acquire_many(options.max_connections as u32).await;
 }
 
-/// What a connection's task knows about the requests on it.
-#[derive(Default)]
-struct ConnectionState {
-    started: AtomicBool,
-    /// Requests whose response body has not been fully written yet.
-    in_flight: AtomicUsize,
-}
-
-async fn respond(
-    router: Router,
-    request: Request<Incoming>,
-    state: Arc<ConnectionState>,
-    draining: CancellationToken,
-) -> Result<axum::response::Response, Infallible> {
-    state.started.store(true, Ordering::Release);
-    state.in_flight.fetch_add(1, Ordering::AcqRel);
-    let guard = InFlight(state);
-    let Ok(mut response) = router.oneshot(request.map(Body::new)).await;
-    if draining.is_cancelled() {
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    Ok(response.map(|body| Body::new(Guarded { body, _guard: guard })))
-}
-
-async fn run_connection<C>(
-    connection: http1::Connection<TokioIo<tokio::net::TcpStream>, C>,
-    state: Arc<ConnectionState>,
-    closing: CancellationToken,
-    pressure: Arc<Notify>,
-    first_request: Option<Duration>,
-) where
-    C: hyper::service::HttpService<Incoming, ResBody = Body>,
-    C::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let mut connection = std::pin::pin!(connection);
-    let first_request_due = async {
-        match first_request {
-            Some(limit) => tokio::time::sleep(limit).await,
-            None => std::future::pending().await,
-        }
-    };
-    let mut first_request_due = std::pin::pin!(first_request_due);
-    let mut waiting_for_first = true;
-    loop {
-        tokio::select! {
-            result = connection.as_mut() => {
-                if let Err(error) = result {
-                    tracing::trace!(%error, "connection ended with an error");
-                }
-                return;
-            }
-            () = closing.cancelled() => break,
-            () = pressure.notified() => {
-                if state.in_flight.load(Ordering::Acquire) == 0 {
-                    break;
-                }
-            }
-            () = &mut first_request_due, if waiting_for_first => {
-                waiting_for_first = false;
-                if !state.started.load(Ordering::Acquire) {
-                    return; // dropping the connection closes it
-                }
-            }
-        }
-    }
-    if !state.started.load(Ordering::Acquire) && tokio::time::timeout(FLUSH, connection.as_mut()).await.is_ok() {
-        // A new connection's first request may already be on its way: it got
-        // FLUSH to arrive, was answered (with `Connection: close`), and the
-        // connection has closed.
-        return;
-    }
-    connection.as_mut().graceful_shutdown();
-    // A request that arrives within FLUSH is still answered.
-    let flushed = tokio::time::timeout(FLUSH, connection.as_mut()).await;
-    if flushed.is_err() && state.in_flight.load(Ordering::Acquire) > 0 {
-        let _ = connection.await;
-    }
-}
-
-/// Counts a request as in flight until its response body is dropped, which
-/// hyper does once it has written it.
-struct InFlight(Arc<ConnectionState>);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-struct Guarded {
-    body: Body,
-    _guard: InFlight,
-}
-
-impl http_body::Body for Guarded {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.body.size_hint()
-    }
-}
+mod connection;
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 -- wrk script for benches/run.sh and benches/ab.sh: POSTs the JSON body read from the file
 -- named by $BENCH_BODY, counts responses by HTTP status (per wrk thread,
--- summed in done()), and prints one machine-readable line:
+-- summed in done(); "0" counts 503s without Retry-After), and prints one
+-- machine-readable line:
 --   WRK_RESULT {"requests":...,"statuses":{"200":...,"503":...},"p50_us":...}
 -- Set BENCH_COUNT_STATUS=0 to skip the per-response Lua callback (then only
 -- wrk's own "non-2xx/3xx" count is available).
@@ -28,6 +29,11 @@ end
 if os.getenv("BENCH_COUNT_STATUS") ~= "0" then
   function response(status, headers, body)
     statuses[status] = (statuses[status] or 0) + 1
+    -- A 503 must tell the client when to retry; one that does not is
+    -- counted under status 0.
+    if status == 503 and not (headers["retry-after"] or headers["Retry-After"]) then
+      statuses[0] = (statuses[0] or 0) + 1
+    end
   end
 end
 

@@ -15,34 +15,14 @@ budget, or the server stopped answering.
 
 import argparse
 import http.client
-import json
-import os
 import socket
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-BODY = json.dumps({
-    "credit_score": 619, "geography": "France", "gender": "Female", "age": 42, "tenure": 2,
-    "balance": 0.0, "num_of_products": 1, "has_cr_card": 1, "is_active_member": 1,
-    "estimated_salary": 101348.88,
-}).encode()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def peak_mib(pid):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM")
-
+sys.path.insert(0, str(Path(__file__).parent))
+from common import BODY, peak_mib, start, stop  # noqa: E402
 
 def open_flood(port, payload):
     """A connection that sends `payload` and is then held open (None if the
@@ -66,19 +46,10 @@ def main():
     parser.add_argument("--slow", type=int, default=2000)
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
-    port = free_port()
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "CHURN_HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "warn"}
-    server = subprocess.Popen([args.binary], env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, port = start(args.binary)
     held = []
     latencies, failures = [], []
     try:
-        for _ in range(300):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.05)
         idle = b"GET /health/live HTTP/1.1\r\nHost: flood\r\n\r\n"
         slow = b"POST /api/v1/predict HTTP/1.1\r\nHost: flood\r\nX-Pad: " + b"a" * 8000
         flood_started = time.monotonic()
@@ -108,8 +79,7 @@ def main():
     finally:
         for s in held:
             s.close()
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
     latencies.sort()
     p50 = latencies[len(latencies) // 2] * 1000
     p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000

@@ -15,32 +15,16 @@ other than 503.
 
 import argparse
 import http.client
-import os
-import socket
-import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from common import peak_mib, start, stop  # noqa: E402
 from worst_bodies import bodies  # noqa: E402
 
 MAX_BODY = 2 * 1024 * 1024  # max_body_bytes default
 INFLIGHT = 16 * 1024 * 1024  # max_inflight_body_bytes default
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def peak_mib(pid):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM")
 
 
 def get(port, path):
@@ -57,21 +41,11 @@ def main():
     parser.add_argument("--budget-mib", type=float, required=True)
     args = parser.parse_args()
     parallel = INFLIGHT // MAX_BODY + 2
-    root = Path(__file__).resolve().parents[2]
     worst = 0.0
     failures = []
     for name, path, body in bodies(MAX_BODY - 64):
-        port = free_port()
-        env = {**os.environ, "CHURN_HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "warn"}
-        server = subprocess.Popen([args.binary], env=env, cwd=root, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+        server, port = start(args.binary)
         try:
-            for _ in range(300):
-                try:
-                    if get(port, "/health/ready") == 200:
-                        break
-                except OSError:
-                    time.sleep(0.05)
             at_rest = peak_mib(server.pid)
             statuses = []
 
@@ -90,8 +64,7 @@ def main():
             healthy = get(port, "/health/ready") == 200
             peak = peak_mib(server.pid)
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            stop(server)
         worst = max(worst, peak)
         bad = [s for s in statuses if s >= 500 and s != 503]
         ok = peak <= args.budget_mib and not bad and healthy and len(statuses) == parallel

@@ -25,28 +25,16 @@ not exit 0, or fewer than 100 requests were answered.
 
 import argparse
 import http.client
-import json
-import os
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-BODY = json.dumps({
-    "credit_score": 619, "geography": "France", "gender": "Female", "age": 42, "tenure": 2,
-    "balance": 0.0, "num_of_products": 1, "has_cr_card": 1, "is_active_member": 1,
-    "estimated_salary": 101348.88,
-}).encode()
+sys.path.insert(0, str(Path(__file__).parent))
+from common import BODY, start, stop  # noqa: E402
+
 HEADERS = {"Content-Type": "application/json"}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Counts:
@@ -121,41 +109,27 @@ def main():
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--secs", type=float, default=2.0)
     args = parser.parse_args()
-    port = free_port()
-    env = {**os.environ, "CHURN_HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "warn",
-           "CHURN_SHUTDOWN_DRAIN_SECS": str(args.drain), "CHURN_SHUTDOWN_GRACE_SECS": "10"}
-    root = Path(__file__).resolve().parents[2]
-    server = subprocess.Popen([args.binary], env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server, port = start(args.binary, CHURN_SHUTDOWN_DRAIN_SECS=str(args.drain), CHURN_SHUTDOWN_GRACE_SECS="10")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    sys.exit(f"server did not start: {server.stderr.read().decode()[-400:]}")
-                time.sleep(0.05)
         counts = Counts()
-        stop = threading.Event()
-        threads = [threading.Thread(target=client, args=(port, counts, stop, args.retry)) for _ in range(args.clients)]
+        done = threading.Event()
+        threads = [threading.Thread(target=client, args=(port, counts, done, args.retry)) for _ in range(args.clients)]
         for t in threads:
             t.start()
         time.sleep(args.secs)
         before = dict(counts.n)
         server.send_signal(signal.SIGTERM)
         code = server.wait(timeout=args.drain + 20)
-        stop.set()
+        done.set()
         for t in threads:
             t.join(timeout=40)
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+        stop(server)
     n = counts.n
     answered_after = n["200"] + n["503"] - before["200"] - before["503"]
     print(
-        f"sigterm drain={args.drain}s {'retry' if args.retry else 'no-retry'} clients={args.clients}: sent {n['sent']}, 200 {n['200']}, 503 {n['503']}, "
+        f"sigterm drain={args.drain}s {'retry' if args.retry else 'no-retry'} clients={args.clients}: "
+        f"sent {n['sent']}, 200 {n['200']}, 503 {n['503']}, "
         f"other {n['other']}, refused {n['refused']}, retried {n['retried']}, lost {n['lost']} "
         f"(answered after SIGTERM: {answered_after}); exit status {code}"
     )

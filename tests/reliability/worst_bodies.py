@@ -23,7 +23,6 @@ def bodies(limit):
     yield "batch of one nested array", "/api/v1/predict/batch", ones(limit, '{"customers":[[', "]]}")[0]
     yield "single: an array", "/api/v1/predict", ones(limit, "[", "]")[0]
     yield "single: an array as one field", "/api/v1/predict", ones(limit, '{"age":[', "]}")[0]
-    rows = []
     row = {f: 1 for f in FEATURES} | {"Geography": "France", "Gender": "Male", "Age": 40,
                                          "CreditScore": 600, "customer_id": "x" * 200}
     text = json.dumps(row)
