@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{ApiQuery, JsonBody};
 use super::schema::{BatchRequest, CustomerRequest, ErrorBody};
-use crate::domain::{batch_from_json, customer_from_json};
+use crate::domain::{FieldError, batch_from_json, customer_from_json};
 use crate::error::AppError;
 use crate::predictions::{PredictionResponse, score};
 use crate::state::AppState;
@@ -68,12 +68,23 @@ pub async fn predict(
     ApiQuery(params): ApiQuery<PredictParams>,
     JsonBody(body, _held): JsonBody,
 ) -> Result<Json<PredictionResponse>, AppError> {
-    let customer = customer_from_json(&body, state.coercion).map_err(AppError::Validation)?;
+    let customer = customer_from_json(&body, state.coercion).map_err(|errors| rejected(&body, errors))?;
     let mut answers = score(&state, vec![customer], params.explain).await?;
     answers
         .pop()
         .map(Json)
         .ok_or_else(|| AppError::Internal("model returned no prediction".into()))
+}
+
+/// A body that is not UTF-8 gets FastAPI's 400 (it decodes the body before
+/// parsing it); any other rejected body, its validation errors. Checked only
+/// for rejected bodies: valid ones were UTF-8.
+fn rejected(body: &[u8], errors: Vec<FieldError>) -> AppError {
+    if std::str::from_utf8(body).is_err() {
+        AppError::BadRequest("There was an error parsing the body".into())
+    } else {
+        AppError::Validation(errors)
+    }
 }
 
 #[utoipa::path(
@@ -92,8 +103,8 @@ pub async fn predict_batch(
     ApiQuery(params): ApiQuery<PredictParams>,
     JsonBody(body, _held): JsonBody,
 ) -> Result<Json<BatchResponse>, AppError> {
-    let customers =
-        batch_from_json(&body, state.limits.max_batch_size, state.coercion).map_err(AppError::Validation)?;
+    let customers = batch_from_json(&body, state.limits.max_batch_size, state.coercion)
+        .map_err(|errors| rejected(&body, errors))?;
     let predictions = score(&state, customers, params.explain).await?;
     Ok(Json(BatchResponse {
         count: predictions.len(),

@@ -112,14 +112,13 @@ async fn json_content_type_with_charset_is_accepted() {
 #[tokio::test]
 async fn malformed_json_answers_422_json_invalid() {
     let app = spawn_app().await;
-    let bodies: [&[u8]; 7] = [
+    let bodies: [&[u8]; 6] = [
         b"{\"age\": }",
         b"{\"age\": 4",
         b"   ",
         b"{'age': 40}",
         b"{} trailing",
         b"{\"balance\": NaN}",
-        b"\xff\xfe{}",
     ];
     for raw in bodies {
         for path in ["/api/v1/predict", "/api/v1/predict/batch"] {
