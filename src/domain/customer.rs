@@ -102,11 +102,11 @@ impl FieldError {
 
     /// A body that is not JSON, located as FastAPI locates it: `["body", n]`,
     /// `n` being the character offset where parsing stopped (the end of the
-    /// body when it ended early).
+    /// body when it ended early, or where the string it ended in began).
     pub fn json_syntax(error: &serde_json::Error, body: &[u8]) -> Self {
         let chars = |bytes: &[u8]| String::from_utf8_lossy(bytes).chars().count();
         let offset = if error.is_eof() {
-            chars(body)
+            unterminated_string_start(body).map_or_else(|| chars(body), |at| chars(&body[..at]))
         } else {
             // serde_json counts lines from 1 and columns in bytes from 1.
             let line_start: usize = body
@@ -189,6 +189,22 @@ pub fn parse_customer(value: &Value, loc: &[Loc], coercion: Coercion) -> Result<
     } else {
         Err(errors)
     }
+}
+
+/// Where a body that ends inside a string opened that string: Python's json
+/// module reports "Unterminated string starting at" that quote.
+fn unterminated_string_start(body: &[u8]) -> Option<usize> {
+    let (mut open, mut escaped) = (None, false);
+    for (i, &byte) in body.iter().enumerate() {
+        match (open, byte) {
+            (Some(_), _) if escaped => escaped = false,
+            (Some(_), b'\\') => escaped = true,
+            (Some(_), b'"') => open = None,
+            (None, b'"') => open = Some(i),
+            _ => {}
+        }
+    }
+    open
 }
 
 /// pydantic's error for a model given something other than an object.

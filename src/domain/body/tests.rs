@@ -155,8 +155,10 @@ fn a_field_given_by_name_and_by_alias_is_read_as_the_reporting_path_reads_it() {
 /// it by hand for each body; `tests/parity/` checks thousands more.
 #[test]
 fn a_json_syntax_error_is_located_at_the_character_where_parsing_stopped() {
-    let cases: [(&str, usize); 6] = [
+    let cases: [(&str, usize); 8] = [
         ("{", 1),
+        ("{\"a\": \"abc", 6),
+        ("{\"ab", 1),
         ("{'age': 40}", 1),
         ("{\"age\": 40,}", 11),
         ("{\"age\" = 40}", 7),
