@@ -212,14 +212,12 @@ impl Settings {
 
     /// `None` when switched off (0).
     pub fn first_request_timeout(&self) -> Option<std::time::Duration> {
-        let ms = self.first_request_timeout_ms;
-        (ms > 0).then(|| std::time::Duration::from_millis(ms))
+        off_if_zero(self.first_request_timeout_ms)
     }
 
     /// `None` when switched off (0).
     pub fn header_read_timeout(&self) -> Option<std::time::Duration> {
-        let ms = self.header_read_timeout_ms;
-        (ms > 0).then(|| std::time::Duration::from_millis(ms))
+        off_if_zero(self.header_read_timeout_ms)
     }
 
     pub fn metadata_path(&self) -> PathBuf {
@@ -229,6 +227,11 @@ impl Settings {
             self.metadata_path.clone()
         }
     }
+}
+
+/// A duration in milliseconds where 0 means "no limit".
+fn off_if_zero(ms: u64) -> Option<std::time::Duration> {
+    (ms > 0).then(|| std::time::Duration::from_millis(ms))
 }
 
 /// figment errors can span lines; startup failures must be one line.

@@ -185,10 +185,7 @@ impl Visitor<'_> for KeyVisitor {
         if key == "customer_id" {
             return Ok(Key::CustomerId);
         }
-        let named = Feature::ALL
-            .into_iter()
-            .find(|f| f.api_name() == key || f.column_name() == key);
-        Ok(named.map_or(Key::Other, Key::Feature))
+        Ok(Feature::from_key(key).map_or(Key::Other, Key::Feature))
     }
 }
 

@@ -121,6 +121,14 @@ impl Feature {
         matches!(self.kind(), Kind::Category(_))
     }
 
+    /// The feature a request body's key names: its API name, or its data-set
+    /// column name (an alias). Exact match, as pydantic matches field names.
+    pub fn from_key(key: &str) -> Option<Feature> {
+        Feature::ALL
+            .into_iter()
+            .find(|f| f.api_name() == key || f.column_name() == key)
+    }
+
     /// Matches a model input name to a feature ignoring case and underscores,
     /// so `CreditScore`, `credit_score` and `creditscore` all match.
     pub fn from_model_name(name: &str) -> Option<Feature> {

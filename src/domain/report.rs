@@ -61,11 +61,7 @@ enum Role {
 }
 
 fn is_read(key: &str) -> bool {
-    key == "customers"
-        || key == "customer_id"
-        || Feature::ALL
-            .iter()
-            .any(|f| f.api_name() == key || f.column_name() == key)
+    key == "customers" || key == "customer_id" || Feature::from_key(key).is_some()
 }
 
 #[derive(Clone, Copy)]
