@@ -1,9 +1,12 @@
 //! Extractors whose rejections use the service's error shape (axum's own
 //! answer with plain text).
 
+use std::pin::Pin;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{HeaderMap, StatusCode, header};
+use http_body::Body as _;
 use serde::de::DeserializeOwned;
 
 use tokio::sync::OwnedSemaphorePermit;
@@ -29,7 +32,13 @@ impl FromRequest<AppState> for JsonBody {
         if !is_json(request.headers()) {
             return Err(AppError::UnsupportedMediaType);
         }
-        let share = body_share(&request, state)?;
+        let share = match body_share(&request, state) {
+            Err(AppError::Overloaded) => {
+                discard_body(request, state.limits.max_body_bytes).await;
+                return Err(AppError::Overloaded);
+            }
+            share => share?,
+        };
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|e| match e.status() {
@@ -37,6 +46,21 @@ impl FromRequest<AppState> for JsonBody {
                 _ => AppError::BadRequest(e.body_text()),
             })?;
         Ok(JsonBody(bytes, share))
+    }
+}
+
+/// Reads and drops the body of a request refused before reading it, a frame
+/// at a time (nothing is kept), up to `limit` bytes: a client still sending
+/// its body would otherwise have the connection reset under it, and the reset
+/// can discard the 503 before the client reads it.
+async fn discard_body(request: Request, limit: usize) {
+    let mut body = request.into_body();
+    let mut read = 0;
+    while let Some(Ok(frame)) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        read += frame.data_ref().map_or(0, Bytes::len);
+        if read > limit {
+            break;
+        }
     }
 }
 
