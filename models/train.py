@@ -37,6 +37,7 @@ SPLIT_SEED = 42
 PARITY_TOL = 1e-5
 GOLDEN_ROWS = 1000
 THRESHOLD = 0.5
+METADATA_GOLDEN_ROWS = 5  # golden rows in the metadata, which the server scores at load time
 
 # ONNX input name -> (API field, kind, validation range). Order = ONNX input order.
 FEATURES = {
@@ -87,13 +88,18 @@ def ort_feed(X, dtype=np.float64, names=None):
             for c in X.columns}
 
 
-def golden_line(i, row, prob):
-    """A line of golden.jsonl: the API request body plus scikit-learn's probability."""
+def golden_row(i, row, prob):
+    """A golden row: the API request body plus the expected churn probability."""
     customer = {"customer_id": f"golden-{i}"}
     for col, (api, kind, _) in FEATURES.items():
         v = row[col]
         customer[api] = str(v) if kind == "categorical" else float(v) if kind == "float" else int(v)
-    return json.dumps({"customer": customer, "churn_probability": float(prob)})
+    return {"customer": customer, "churn_probability": float(prob)}
+
+
+def golden_line(i, row, prob):
+    """A line of golden.jsonl: golden_row as one line of JSON."""
+    return json.dumps(golden_row(i, row, prob))
 
 
 def use_double_trees(onx, gbm):
@@ -226,6 +232,8 @@ def main():
         "logistic_regression_metrics": m_logreg,
         "parity": {"rows_checked": len(X_test), "max_abs_diff": max_diff},
         "baseline": baseline,
+        # The first golden.jsonl rows, with the same values.
+        "golden": [golden_row(i, X_test.iloc[i], p_test[i]) for i in range(min(METADATA_GOLDEN_ROWS, len(X_test)))],
     }
 
     print(f"{'model':<22}" + "".join(f"{k:>11}" for k in ("roc_auc", "f1", "precision", "recall", "accuracy")))

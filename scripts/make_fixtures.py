@@ -11,6 +11,8 @@ floating-point path the CPU or its BLAS takes:
 - the golden probabilities are computed with exactly rounded sums (math.fsum), checked against
   scikit-learn, and rounded to 12 significant digits, far below the 1e-5 the tests allow.
 """
+import hashlib
+import json
 import math
 import sys
 from pathlib import Path
@@ -32,6 +34,8 @@ OUT = ROOT / "tests" / "fixtures"
 GOLDEN_ROWS = 20
 OPSET = {"": 17, "ai.onnx.ml": 1}
 SNAKE = {name: api for name, (api, _, _) in t.FEATURES.items()}
+CHALLENGER = "churn_challenger"
+CHALLENGER_TRAINED_AT = "2026-12-01"  # fixed so rebuilt artifacts are byte-identical
 
 
 # Coefficients in the preprocessor's output order: one-hot Geography (France, Germany, Spain),
@@ -78,6 +82,11 @@ def export(model, names, numeric_type, zipmap):
     onx = convert_sklearn(model, initial_types=types, target_opset=OPSET, options={id(model.steps[-1][1]): {"zipmap": False}})
     if zipmap:
         add_zipmap(onx)
+    elif numeric_type is DoubleTensorType:
+        # skl2onnx 1.20 declares the probabilities output float even though it computes doubles from
+        # float64 inputs (the ZipMap path replaces that declaration); declare what the graph computes.
+        (proba,) = [o for o in onx.graph.output if o.name == "probabilities"]
+        proba.type.tensor_type.elem_type = TensorProto.DOUBLE
     onx.graph.name = "churn_fixture"  # replace skl2onnx's random uuid: reproducible bytes
     onnx.checker.check_model(onx, full_check=True)
     return onx.SerializeToString()
@@ -111,6 +120,7 @@ def ort_churn_proba(onnx_bytes, X, names, dtype):
 
 
 def write_fixture(stem, onnx_bytes, X, expected, p_onnx):
+    """Writes {stem}.onnx and {stem}.golden.jsonl after checking onnxruntime against `expected`."""
     diff = float(np.max(np.abs(p_onnx - expected)))
     if diff > t.PARITY_TOL:
         sys.exit(f"{stem}: onnxruntime differs from expected by {diff:.3e}")
@@ -150,6 +160,36 @@ def main():
 
     (OUT / "corrupt.onnx").write_bytes(b"not an onnx model\n")
     print("tests/fixtures/wrong_inputs.onnx, tests/fixtures/corrupt.onnx")
+
+    # Challenger for hot-swap tests: a second, visibly different model the server can be switched
+    # to, with its own metadata. CamelCase inputs, float64 numerics, plain probabilities tensor.
+    model = logreg(X_train, same, COEF_C1)
+    onx = export(model, same, DoubleTensorType, zipmap=False)
+    expected = expected_proba(model, X)
+    write_fixture(CHALLENGER, onx, X, expected, ort_churn_proba(onx, X, same, np.float64))
+    write_challenger_metadata(onx, X, expected)
+
+
+def write_challenger_metadata(onnx_bytes, X, expected):
+    """{CHALLENGER}.json: the main model's metadata layout where the server reads it (inputs and
+    baseline copied from models/churn_pipeline.json), golden rows from the challenger."""
+    main_meta = json.loads((ROOT / "models" / "churn_pipeline.json").read_text())
+    inputs = [dict(spec, dtype="float64") if spec["kind"] == "numeric" else spec for spec in main_meta["inputs"]]
+    meta = {
+        "name": "churn_pipeline",
+        "version": "2.0.0",
+        "description": "Challenger fixture for hot-swap tests: logistic regression with fixed coefficients",
+        "trained_at": CHALLENGER_TRAINED_AT,
+        "onnx_file": f"{CHALLENGER}.onnx",
+        "sha256": hashlib.sha256(onnx_bytes).hexdigest(),
+        "inputs": inputs,
+        "class_labels": [0, 1],
+        "threshold": t.THRESHOLD,
+        "baseline": main_meta["baseline"],
+        "golden": [t.golden_row(i, X.iloc[i], expected[i]) for i in range(min(t.METADATA_GOLDEN_ROWS, len(X)))],
+    }
+    (OUT / f"{CHALLENGER}.json").write_text(json.dumps(meta, indent=2) + "\n")
+    print(f"tests/fixtures/{CHALLENGER}.json (version {meta['version']}, sha256 {meta['sha256'][:12]})")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,11 @@ pub const KEYS: &[&str] = &[
     "port",
     "model_path",
     "metadata_path",
+    "model_uri",
+    "model_sha256",
+    "model_name",
+    "model_poll_secs",
+    "mlflow_tracking_uri",
     "ort_dylib_path",
     "threshold",
     "risk_medium",
@@ -42,6 +47,7 @@ pub const KEYS: &[&str] = &[
     "log_format",
     "cors_allowed_origins",
     "api_keys",
+    "admin_api_keys",
 ];
 
 /// Keys that may also be set by their plain upper-case name (12-factor habits).
@@ -52,6 +58,9 @@ const PLAIN_ENV_KEYS: &[&str] = &[
     "host",
     "port",
     "model_path",
+    "model_uri",
+    "model_sha256",
+    "mlflow_tracking_uri",
     "log_level",
     "log_format",
     "api_keys",
@@ -75,6 +84,20 @@ pub struct Settings {
     pub model_path: PathBuf,
     /// Empty means "the model path with a .json extension".
     pub metadata_path: PathBuf,
+    /// Where the model comes from when set (wins over `model_path`): a path,
+    /// `http(s)://…` (with `model_sha256`), or `models:/<name>@<alias>` /
+    /// `models:/<name>/<version>` in the MLflow registry (`lifecycle::source`).
+    pub model_uri: String,
+    /// Hex sha256 the downloaded model must have; required for http(s).
+    pub model_sha256: String,
+    /// The name clients use (`/v2/models/{name}`, metrics); a DNS-1123 label.
+    /// Empty means the name in the first model's metadata.
+    pub model_name: String,
+    /// Re-resolve the model source this often and swap in a changed model;
+    /// 0 = only on SIGHUP or `POST /admin/model/reload`.
+    pub model_poll_secs: u64,
+    /// MLflow tracking server for `models:/` URIs (`MLFLOW_TRACKING_URI`).
+    pub mlflow_tracking_uri: String,
     /// Empty means "search the usual places" (see `model::ort_library`).
     pub ort_dylib_path: PathBuf,
     pub threshold: f64,
@@ -110,6 +133,9 @@ pub struct Settings {
     pub cors_allowed_origins: Vec<String>,
     #[serde(deserialize_with = "comma_list")]
     pub api_keys: Vec<String>,
+    /// Keys for `/admin/*` (always required there; no keys = no admin routes).
+    #[serde(deserialize_with = "comma_list")]
+    pub admin_api_keys: Vec<String>,
 }
 
 impl Default for Settings {
@@ -119,6 +145,11 @@ impl Default for Settings {
             port: 8000,
             model_path: PathBuf::from("models/churn_pipeline.onnx"),
             metadata_path: PathBuf::new(),
+            model_uri: String::new(),
+            model_sha256: String::new(),
+            model_name: String::new(),
+            model_poll_secs: 0,
+            mlflow_tracking_uri: String::new(),
             ort_dylib_path: PathBuf::new(),
             threshold: 0.5,
             risk_medium: 0.3,
@@ -143,6 +174,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             cors_allowed_origins: Vec::new(),
             api_keys: Vec::new(),
+            admin_api_keys: Vec::new(),
         }
     }
 }
@@ -218,14 +250,6 @@ impl Settings {
     /// `None` when switched off (0).
     pub fn header_read_timeout(&self) -> Option<std::time::Duration> {
         off_if_zero(self.header_read_timeout_ms)
-    }
-
-    pub fn metadata_path(&self) -> PathBuf {
-        if self.metadata_path.as_os_str().is_empty() {
-            self.model_path.with_extension("json")
-        } else {
-            self.metadata_path.clone()
-        }
     }
 }
 

@@ -40,6 +40,12 @@ pub enum AppError {
     Overloaded,
     #[error("service is unavailable")]
     Unavailable,
+    /// A reload's candidate model failed a check; the serving model stays.
+    #[error("model reload failed, the serving model stays: {0}")]
+    ModelRejected(String),
+    /// A reload could not reach the model source; the serving model stays.
+    #[error("model reload failed, the serving model stays: {0}")]
+    ModelSourceUnavailable(String),
     /// The cause is logged, never sent to the client.
     #[error("Internal Server Error")]
     Internal(String),
@@ -59,6 +65,8 @@ impl AppError {
             AppError::Timeout => StatusCode::GATEWAY_TIMEOUT,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Overloaded | AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::ModelRejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::ModelSourceUnavailable(_) => StatusCode::BAD_GATEWAY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -5,6 +5,7 @@ pub mod domain;
 pub mod error;
 pub mod explain;
 pub mod healthcheck;
+pub mod lifecycle;
 pub mod metrics;
 pub mod model;
 pub mod predictions;

@@ -16,6 +16,9 @@ pub struct Metrics {
     pub queue_wait: Histogram,
     pub rejected: IntCounterVec,
     pub model_info: IntGaugeVec,
+    /// Reloads by trigger (`signal`, `api`, `poll`) and result (`success`,
+    /// `unchanged`, `failed`).
+    pub model_reloads: IntCounterVec,
 }
 
 /// What the HTTP handlers record for every request.
@@ -72,6 +75,14 @@ impl Metrics {
                 &["name", "version", "sha256"],
             )
             .expect("valid gauge"),
+            model_reloads: IntCounterVec::new(
+                Opts::new(
+                    "churn_model_reload_total",
+                    "Looks at the model source for a new model, by trigger and result.",
+                ),
+                &["trigger", "result"],
+            )
+            .expect("valid counter"),
         };
         m.register_all();
         m
@@ -84,6 +95,7 @@ impl Metrics {
             Box::new(self.queue_wait.clone()),
             Box::new(self.rejected.clone()),
             Box::new(self.model_info.clone()),
+            Box::new(self.model_reloads.clone()),
             Box::new(prometheus::process_collector::ProcessCollector::for_self()),
             Box::new(self.requests.http_requests.clone()),
             Box::new(self.requests.http_duration.clone()),

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use crate::domain::{Customer, Outcome, RiskLevel};
 use crate::error::AppError;
 use crate::explain::{Contribution, ROWS_PER_CUSTOMER, contributions, occlusion_rows};
+pub use crate::lifecycle::Serving;
 pub use crate::model::{ElementType, PredictError};
 use crate::state::AppState;
 
@@ -33,40 +34,55 @@ pub struct PredictionResponse {
     pub feature_contributions: Option<Vec<Contribution>>,
 }
 
-/// Runs the model (with occluded copies when explaining) and applies the
-/// decision rule.
-pub async fn score(
-    state: &AppState,
-    customers: Vec<Customer>,
-    explain: bool,
-) -> Result<Vec<PredictionResponse>, AppError> {
-    if !explain {
-        let ids: Vec<Option<String>> = customers.iter().map(|c| c.customer_id.clone()).collect();
-        let scored = probabilities(state, customers, 1).await?;
-        return Ok(ids
-            .into_iter()
-            .zip(scored)
-            .map(|(id, p)| decide(state, id, p, None))
-            .collect());
-    }
-    let baseline = state.model.baseline.clone().ok_or_else(|| {
-        AppError::BadRequest("explanations need a training baseline; this model's metadata has none".into())
-    })?;
-    let rows = occlusion_rows(customers.clone(), &baseline);
-    let scored = probabilities(state, rows, ROWS_PER_CUSTOMER).await?;
-    Ok(customers
-        .into_iter()
-        .zip(scored.chunks_exact(ROWS_PER_CUSTOMER))
-        .map(|(c, probs)| {
-            let explained = contributions(&c, &baseline, probs);
-            decide(state, c.customer_id, probs[0], Some(explained))
-        })
-        .collect())
+/// Predictions by one model, named by the version that made them.
+pub struct Scored {
+    pub model_version: Arc<str>,
+    pub predictions: Vec<PredictionResponse>,
 }
 
-/// Probabilities for `rows`, scored in groups of `group` rows per model call.
-pub async fn probabilities(state: &AppState, rows: Vec<Customer>, group: usize) -> Result<Vec<f64>, AppError> {
-    let result = state.predictor.predict_grouped(rows, group).await;
+/// Runs the serving model (with occluded copies when explaining) and applies
+/// the decision rule. The model is taken once: a swap meanwhile does not
+/// change which model answers this request.
+pub async fn score(state: &AppState, customers: Vec<Customer>, explain: bool) -> Result<Scored, AppError> {
+    let serving = state.models.current();
+    let version = serving.info.version.clone();
+    let predictions = if explain {
+        let baseline = serving.info.baseline.clone().ok_or_else(|| {
+            AppError::BadRequest("explanations need a training baseline; this model's metadata has none".into())
+        })?;
+        let rows = occlusion_rows(customers.clone(), &baseline);
+        let scored = probabilities(state, &serving, rows, ROWS_PER_CUSTOMER).await?;
+        customers
+            .into_iter()
+            .zip(scored.chunks_exact(ROWS_PER_CUSTOMER))
+            .map(|(c, probs)| {
+                let explained = contributions(&c, &baseline, probs);
+                decide(state, &version, c.customer_id, probs[0], Some(explained))
+            })
+            .collect()
+    } else {
+        let ids: Vec<Option<String>> = customers.iter().map(|c| c.customer_id.clone()).collect();
+        let scored = probabilities(state, &serving, customers, 1).await?;
+        ids.into_iter()
+            .zip(scored)
+            .map(|(id, p)| decide(state, &version, id, p, None))
+            .collect()
+    };
+    Ok(Scored {
+        model_version: version,
+        predictions,
+    })
+}
+
+/// Probabilities for `rows` from `serving`, in groups of `group` rows per
+/// model call.
+pub async fn probabilities(
+    state: &AppState,
+    serving: &Serving,
+    rows: Vec<Customer>,
+    group: usize,
+) -> Result<Vec<f64>, AppError> {
+    let result = serving.predictor.predict_grouped(rows, group).await;
     if let Err(PredictError::Overloaded) = result {
         state.metrics.rejected.with_label_values(&["overloaded"]).inc();
     }
@@ -75,6 +91,7 @@ pub async fn probabilities(state: &AppState, rows: Vec<Customer>, group: usize) 
 
 fn decide(
     state: &AppState,
+    model_version: &Arc<str>,
     customer_id: Option<String>,
     probability: f64,
     feature_contributions: Option<Vec<Contribution>>,
@@ -91,7 +108,7 @@ fn decide(
         prediction,
         churn_prediction: u8::from(prediction == Outcome::Churn),
         risk_level,
-        model_version: state.model.version.clone(),
+        model_version: model_version.clone(),
         feature_contributions,
     }
 }

@@ -10,9 +10,9 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
-use crate::domain::{Coercion, Customer, example_customer, parse_customer};
+use crate::lifecycle::{Models, spawn_triggers};
 use crate::metrics::Metrics;
-use crate::model::{InferencePool, ModelError, ModelInfo, OnnxModel, PoolConfig, ort_library, sha256_hex};
+use crate::model::ModelError;
 use crate::routes::app;
 use crate::server;
 use crate::state::AppState;
@@ -34,10 +34,10 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let metrics = Arc::new(Metrics::new());
-        let (pool, model) = load_engine(&settings, metrics.clone())?;
+        let models = Arc::new(Models::load(&settings, metrics.clone()).await?);
         let addr = SocketAddr::new(settings.host, settings.port);
         let listener = bind(addr).map_err(|source| StartupError::Bind { addr, source })?;
-        let state = AppState::new(&settings, Arc::new(pool), model, metrics);
+        let state = AppState::with_models(&settings, models, metrics);
         Ok(Application {
             listener,
             state,
@@ -77,16 +77,19 @@ impl Application {
                 closing.cancel();
             }
         };
-        let model = &self.state.model;
+        let serving = self.state.models.current();
         tracing::info!(
             port = self.port(),
-            model = %model.name,
-            model_version = %model.version,
-            sha256 = %model.sha256,
+            model = %self.state.models.name(),
+            model_version = %serving.info.version,
+            sha256 = %serving.info.sha256,
+            source = serving.origin.as_ref().map_or("", |o| o.resolved.as_str()),
+            poll_secs = self.state.models.poll_interval().map_or(0, |d| d.as_secs()),
             http_threads = self.settings.http_thread_count(),
             inference_workers = self.settings.worker_count(),
             "ready"
         );
+        spawn_triggers(self.state.models.clone(), draining.clone());
         let options = server::Options::new(&self.settings, draining);
         let router = app(self.state.clone());
         tokio::select! {
@@ -111,44 +114,4 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(1024)
-}
-
-/// Reads the model once, opens one ONNX session per worker, checks the
-/// inputs and outputs, and warms every session with a real prediction.
-pub fn load_engine(settings: &Settings, metrics: Arc<Metrics>) -> Result<(InferencePool, ModelInfo), ModelError> {
-    let path = &settings.model_path;
-    let bytes = std::fs::read(path).map_err(|e| ModelError::Read {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    let required = !settings.metadata_path.as_os_str().is_empty();
-    let mut info = ModelInfo::load(&settings.metadata_path(), required, path, sha256_hex(&bytes))?;
-    let env = ort_library::environment(&settings.ort_dylib_path)?;
-    let sample = warm_up_customer();
-    let mut models = Vec::new();
-    for _ in 0..settings.worker_count() {
-        let mut model = OnnxModel::load(env, &bytes, settings.intra_op_threads)?;
-        let p = model.predict(&[&sample])?;
-        if !p.iter().all(|p| (0.0..=1.0).contains(p)) {
-            return Err(ModelError::Outputs(format!(
-                "warm-up prediction {p:?} is not a probability"
-            )));
-        }
-        info.inputs = model.inputs();
-        models.push(model);
-    }
-    metrics
-        .model_info
-        .with_label_values(&[info.name.as_str(), &info.version, info.sha256.as_str()])
-        .set(1);
-    let config = PoolConfig {
-        queue_capacity: settings.queue_capacity,
-        max_batch_rows: settings.max_batch_rows,
-        batch_wait: Duration::from_micros(settings.batch_wait_us),
-    };
-    Ok((InferencePool::start(models, config, metrics), info))
-}
-
-fn warm_up_customer() -> Customer {
-    parse_customer(&example_customer(), &[], Coercion::Strict).expect("the example customer is valid")
 }

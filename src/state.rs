@@ -8,6 +8,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::Settings;
 use crate::domain::{Coercion, DecisionRule};
+use crate::lifecycle::Models;
 use crate::metrics::Metrics;
 use crate::model::{ModelInfo, Predictor};
 
@@ -20,8 +21,8 @@ pub struct AppState(Arc<Shared>);
 /// What [`AppState`] points to; its fields are read through `Deref`.
 #[derive(Clone)]
 pub struct Shared {
-    pub predictor: Arc<dyn Predictor>,
-    pub model: Arc<ModelInfo>,
+    /// The serving model; take it once per request (`Models::current`).
+    pub models: Arc<Models>,
     pub metrics: Arc<Metrics>,
     pub health: Arc<Health>,
     pub rule: DecisionRule,
@@ -34,11 +35,17 @@ pub struct Shared {
 }
 
 impl AppState {
-    /// The state for `settings`, serving `model` through `predictor`.
+    /// The state for `settings`, serving `model` through `predictor` for
+    /// good (tests with fake predictors).
     pub fn new(settings: &Settings, predictor: Arc<dyn Predictor>, model: ModelInfo, metrics: Arc<Metrics>) -> Self {
+        let models = Arc::new(Models::fixed(predictor, model, metrics.clone()));
+        Self::with_models(settings, models, metrics)
+    }
+
+    /// The state for `settings`, serving whatever `models` serves.
+    pub fn with_models(settings: &Settings, models: Arc<Models>, metrics: Arc<Metrics>) -> Self {
         AppState(Arc::new(Shared {
-            predictor,
-            model: Arc::new(model),
+            models,
             metrics,
             health: Arc::new(Health::new()),
             rule: DecisionRule {
@@ -56,6 +63,7 @@ impl AppState {
             security: Arc::new(Security {
                 cors_allowed_origins: settings.cors_allowed_origins.clone(),
                 api_keys: settings.api_keys.clone(),
+                admin_api_keys: settings.admin_api_keys.clone(),
             }),
         }))
     }
@@ -80,6 +88,8 @@ pub struct Limits {
 pub struct Security {
     pub cors_allowed_origins: Vec<String>,
     pub api_keys: Vec<String>,
+    /// Always required by `/admin/*`; none means no admin routes.
+    pub admin_api_keys: Vec<String>,
 }
 
 /// Liveness facts: when the process started and whether it is draining.

@@ -586,13 +586,7 @@ fn app_state(settings: &Settings) -> AppState {
         ..settings.clone()
     };
     // No metadata file: the model info the service builds for a bare model.
-    let model = ModelInfo::load(
-        Path::new("/nonexistent/fake.json"),
-        false,
-        Path::new("fake.onnx"),
-        "0".repeat(64),
-    )
-    .expect("a model without metadata still serves");
+    let model = ModelInfo::from_metadata(None, "fake", "0".repeat(64)).expect("a model without metadata still serves");
     AppState::new(&settings, Arc::new(FakePredictor), model, Arc::new(Metrics::new()))
 }
 

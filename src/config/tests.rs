@@ -83,12 +83,6 @@ fn explicit_missing_config_file_is_an_error() {
 }
 
 #[test]
-fn metadata_path_defaults_to_json_beside_model() {
-    let s = Settings::default();
-    assert_eq!(s.metadata_path(), PathBuf::from("models/churn_pipeline.json"));
-}
-
-#[test]
 fn host_is_read_like_port_and_a_bad_one_is_named() {
     figment::Jail::expect_with(|jail| {
         jail.set_env("HOST", "127.0.0.1");
@@ -100,6 +94,47 @@ fn host_is_read_like_port_and_a_bad_one_is_named() {
         jail.set_env("CHURN_HOST", "::1");
         let s = Settings::load(None).map_err(|e| e.to_string())?;
         assert_eq!(s.host, "::1".parse::<IpAddr>().unwrap());
+        Ok(())
+    });
+}
+
+#[test]
+fn model_sources_are_checked_when_configured() {
+    let invalid = |toml: &str| match from_toml(toml) {
+        Err(ConfigError::Invalid { key, .. }) => key,
+        other => panic!("{toml}: {other:?}"),
+    };
+    assert_eq!(invalid("model_uri = \"https://h/churn.onnx\""), "model_sha256");
+    assert_eq!(invalid("model_sha256 = \"abc\""), "model_sha256");
+    assert_eq!(invalid("model_uri = \"models:/churn@champion\""), "model_uri");
+    assert_eq!(
+        invalid("model_uri = \"models:/churn\"\nmlflow_tracking_uri = \"http://m:5000\""),
+        "model_uri"
+    );
+    for bad in ["Churn", "churn_pipeline", "-churn", "churn-", &"a".repeat(64)] {
+        assert_eq!(invalid(&format!("model_name = \"{bad}\"")), "model_name", "{bad}");
+    }
+    let s = from_toml(&format!(
+        "model_uri = \"https://h/churn.onnx\"\nmodel_sha256 = \"{}\"\nmodel_name = \"churn-v2\"",
+        "ab".repeat(32)
+    ))
+    .unwrap();
+    assert_eq!(s.model_name, "churn-v2");
+    from_toml("model_uri = \"models:/churn/3\"\nmlflow_tracking_uri = \"http://127.0.0.1:5000\"").unwrap();
+}
+
+#[test]
+fn the_model_source_and_admin_keys_are_read_from_plain_and_prefixed_env() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("MODEL_URI", "models:/churn@champion");
+        jail.set_env("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000");
+        jail.set_env("CHURN_MODEL_POLL_SECS", "30");
+        jail.set_env("CHURN_ADMIN_API_KEYS", "a1, a2");
+        let s = Settings::load(None).map_err(|e| e.to_string())?;
+        assert_eq!(s.model_uri, "models:/churn@champion");
+        assert_eq!(s.mlflow_tracking_uri, "http://127.0.0.1:5000");
+        assert_eq!(s.model_poll_secs, 30);
+        assert_eq!(s.admin_api_keys, ["a1", "a2"]);
         Ok(())
     });
 }

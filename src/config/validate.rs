@@ -35,6 +35,7 @@ impl Settings {
         check("model_path", !self.model_path.as_os_str().is_empty(), || {
             "must not be empty".into()
         })?;
+        self.validate_model_source()?;
         if let Some(bad) = self.cors_allowed_origins.iter().find(|o| !is_origin(o)) {
             return Err(ConfigError::Invalid {
                 key: "cors_allowed_origins",
@@ -48,6 +49,49 @@ impl Settings {
                 reason: e.to_string(),
             })
     }
+}
+
+impl Settings {
+    fn validate_model_source(&self) -> Result<(), ConfigError> {
+        let name = &self.model_name;
+        check("model_name", name.is_empty() || is_dns_label(name), || {
+            format!(
+                "{name:?} is not a DNS-1123 label (lower-case letters, digits and '-', at most 63, starting and ending with a letter or digit)"
+            )
+        })?;
+        let sha = &self.model_sha256;
+        check(
+            "model_sha256",
+            sha.is_empty() || (sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit())),
+            || format!("{sha:?} is not a hex sha256 (64 hex digits)"),
+        )?;
+        let uri = self.model_uri.trim();
+        if uri.starts_with("http://") || uri.starts_with("https://") {
+            check("model_sha256", !sha.is_empty(), || {
+                format!("required for a model downloaded from {uri} (the sha256 the file must have)")
+            })?;
+        }
+        if uri.starts_with("models:") {
+            crate::lifecycle::mlflow::Registry::parse(uri, &self.mlflow_tracking_uri).map_err(|reason| {
+                ConfigError::Invalid {
+                    key: "model_uri",
+                    reason,
+                }
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// RFC 1123 label as Kubernetes checks names (`IsDNS1123Label`).
+fn is_dns_label(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
 }
 
 /// `*`, or scheme://host[:port] with nothing after it.

@@ -2,14 +2,13 @@
 //! script) and the identity of the loaded model.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::{InputSpec, ModelError};
-use crate::domain::{Coercion, Feature, FeatureValue, Kind, parse_value};
+use crate::domain::{Coercion, Customer, Feature, FeatureValue, Kind, parse_customer, parse_value};
 
 #[derive(Debug, Clone, Deserialize)]
 struct MetadataFile {
@@ -18,6 +17,23 @@ struct MetadataFile {
     sha256: Option<String>,
     #[serde(default)]
     baseline: HashMap<String, Value>,
+    #[serde(default)]
+    golden: Vec<GoldenLine>,
+}
+
+/// A line of the golden file as the export script writes it.
+#[derive(Debug, Clone, Deserialize)]
+struct GoldenLine {
+    customer: Value,
+    churn_probability: f64,
+}
+
+/// A customer and the probability the exported pipeline gave it at export
+/// time; a loaded model must give the same (`engine::GOLDEN_TOLERANCE`).
+#[derive(Debug, Clone)]
+pub struct GoldenRow {
+    pub customer: Customer,
+    pub probability: f64,
 }
 
 /// What the service knows about the model it serves.
@@ -34,37 +50,37 @@ pub struct ModelInfo {
     pub baseline: Option<Vec<FeatureValue>>,
     /// The ONNX graph's inputs, filled in once a session has loaded.
     pub inputs: Vec<InputSpec>,
+    /// Rows the model is checked against before it serves.
+    pub golden: Vec<GoldenRow>,
 }
 
 impl ModelInfo {
-    /// Reads the metadata file if it exists; a model without one still serves,
-    /// named after its file, unless the file is `required` (configured by
-    /// name: a typo there must not pass silently). A metadata file that
-    /// exists must be valid and must describe these exact bytes.
-    pub fn load(metadata_path: &Path, required: bool, model_path: &Path, sha256: String) -> Result<Self, ModelError> {
-        if !metadata_path.exists() {
-            if required {
-                return Err(ModelError::Metadata(format!(
-                    "{}: no such file (metadata_path is configured)",
-                    metadata_path.display()
-                )));
-            }
-            tracing::warn!(path = %metadata_path.display(), "no model metadata file; version unknown, explanations off");
-            let name = model_path
-                .file_stem()
-                .map_or("model".into(), |s| s.to_string_lossy().into_owned());
+    /// The identity of the model whose bytes hash to `sha256`, from its
+    /// metadata file (`where_from` names it in errors). A model without one
+    /// still serves, named `fallback_name`, version unknown, no explanations.
+    /// A metadata file must be valid and must describe these exact bytes.
+    pub fn from_metadata(
+        metadata: Option<(&str, &[u8])>,
+        fallback_name: &str,
+        sha256: String,
+    ) -> Result<Self, ModelError> {
+        let Some((where_from, bytes)) = metadata else {
+            tracing::warn!(
+                model = fallback_name,
+                "no model metadata file; version unknown, explanations off"
+            );
             return Ok(ModelInfo {
-                name,
+                name: fallback_name.to_owned(),
                 version: "unknown".into(),
                 sha256,
                 metadata: None,
                 baseline: None,
                 inputs: Vec::new(),
+                golden: Vec::new(),
             });
-        }
-        let bad = |reason: String| ModelError::Metadata(format!("{}: {reason}", metadata_path.display()));
-        let text = std::fs::read_to_string(metadata_path).map_err(|e| bad(e.to_string()))?;
-        let raw: Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        };
+        let bad = |reason: String| ModelError::Metadata(format!("{where_from}: {reason}"));
+        let raw: Value = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
         let file: MetadataFile = serde_json::from_value(raw.clone()).map_err(|e| bad(e.to_string()))?;
         if let Some(expected) = file.sha256.as_deref().filter(|s| *s != sha256) {
             return Err(bad(format!(
@@ -72,6 +88,19 @@ impl ModelInfo {
             )));
         }
         let baseline = parse_baseline(&file.baseline).map_err(bad)?;
+        let golden = file
+            .golden
+            .iter()
+            .enumerate()
+            .map(|(i, line)| {
+                let customer = parse_customer(&line.customer, &[], Coercion::Strict)
+                    .map_err(|_| bad(format!("golden row {i} is not a valid customer")))?;
+                Ok(GoldenRow {
+                    customer,
+                    probability: line.churn_probability,
+                })
+            })
+            .collect::<Result<_, ModelError>>()?;
         Ok(ModelInfo {
             name: file.name,
             version: file.version.into(),
@@ -79,6 +108,7 @@ impl ModelInfo {
             metadata: Some(raw),
             baseline,
             inputs: Vec::new(),
+            golden,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The model boundary: customers in, churn probabilities out. HTTP code sees
 //! only [`Predictor`]; ONNX Runtime stays behind it.
 
+mod engine;
 mod metadata;
 mod onnx;
 pub mod ort_library;
@@ -9,7 +10,8 @@ mod pool;
 use std::future::Future;
 use std::pin::Pin;
 
-pub use metadata::{ModelInfo, sha256_hex};
+pub use engine::{Candidate, EngineConfig, GOLDEN_TOLERANCE, load_engine};
+pub use metadata::{GoldenRow, ModelInfo, sha256_hex};
 pub use onnx::OnnxModel;
 pub use pool::{InferencePool, PoolConfig, Scorer};
 
@@ -74,8 +76,6 @@ pub enum PredictError {
 pub enum ModelError {
     #[error("{0}")]
     RuntimeMissing(String),
-    #[error("cannot read model file {path}: {reason}")]
-    Read { path: String, reason: String },
     #[error("invalid ONNX model: {0}")]
     Invalid(String),
     #[error("model inputs do not match the churn features: {0}")]
@@ -86,4 +86,9 @@ pub enum ModelError {
     Metadata(String),
     #[error("inference failed: {0}")]
     Inference(String),
+    #[error("model fails its self-check: {0}")]
+    SelfCheck(String),
+    /// The model could not be fetched from where it is configured to come from.
+    #[error("{0}")]
+    Source(String),
 }

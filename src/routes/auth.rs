@@ -19,11 +19,29 @@ pub async fn require_api_key(
     next: Next,
 ) -> Result<Response, AppError> {
     let keys = &state.security.api_keys;
-    if keys.is_empty() || presented_key(request.headers()).is_some_and(|k| matches_any(keys, k)) {
+    if keys.is_empty() || presents_one_of(keys, request.headers()) {
         Ok(next.run(request).await)
     } else {
         Err(AppError::Unauthorized)
     }
+}
+
+/// `/admin/*`: an admin key, always (no keys at all means no admin routes,
+/// see `routes::admin_routes`, and still nothing passes here).
+pub async fn require_admin_key(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, AppError> {
+    if presents_one_of(&state.security.admin_api_keys, request.headers()) {
+        Ok(next.run(request).await)
+    } else {
+        Err(AppError::Unauthorized)
+    }
+}
+
+fn presents_one_of(keys: &[String], headers: &HeaderMap) -> bool {
+    presented_key(headers).is_some_and(|k| matches_any(keys, k))
 }
 
 fn presented_key(headers: &HeaderMap) -> Option<&str> {

@@ -26,7 +26,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthRe
     let body = HealthResponse {
         status: if draining { "draining" } else { "healthy" },
         model_loaded: true,
-        model_version: state.model.version.to_string(),
+        model_version: state.models.current().info.version.to_string(),
         uptime_seconds: state.health.uptime().as_secs_f64(),
     };
     let status = if draining {

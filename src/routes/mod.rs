@@ -1,6 +1,7 @@
 //! The router: `app(state)` builds it without I/O, so tests can drive it
 //! in-process with `tower::ServiceExt::oneshot`.
 
+mod admin;
 mod auth;
 mod deadline;
 pub mod docs;
@@ -31,6 +32,7 @@ pub fn app(state: AppState) -> Router {
     let limits = state.limits;
     Router::new()
         .merge(protected_routes(state.clone()))
+        .merge(admin_routes(state.clone()))
         .merge(open_routes())
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed)
@@ -67,6 +69,16 @@ fn protected_routes(state: AppState) -> Router<AppState> {
         return routes;
     }
     routes.route_layer(middleware::from_fn_with_state(state, auth::require_api_key))
+}
+
+/// Model reloads, behind the admin keys; without admin keys they do not exist.
+fn admin_routes(state: AppState) -> Router<AppState> {
+    if state.security.admin_api_keys.is_empty() {
+        return Router::new();
+    }
+    Router::new()
+        .route("/admin/model/reload", post(admin::reload_model))
+        .route_layer(middleware::from_fn_with_state(state, auth::require_admin_key))
 }
 
 /// Probes, metrics and docs stay open for the platform.

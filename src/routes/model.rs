@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use crate::domain::{Feature, Kind};
+use crate::lifecycle::source::Origin;
+use crate::lifecycle::{Failure, Serving};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -31,6 +33,14 @@ pub struct ModelResponse {
     pub metrics: Value,
     #[schema(value_type = Value)]
     pub library_versions: Value,
+    /// Where the serving model came from (absent for a model handed in by a test).
+    pub source: Option<Origin>,
+    /// When the serving model started serving (RFC 3339, UTC).
+    pub loaded_at: String,
+    /// `model_poll_secs` when the source is polled for new models.
+    pub poll_secs: Option<u64>,
+    /// The last reload that failed (the serving model stayed), if any.
+    pub last_reload_failure: Option<Failure>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -68,16 +78,17 @@ pub struct RiskBands {
     security((), ("bearer" = []), ("api_key" = []))
 )]
 pub async fn model(State(state): State<AppState>) -> Json<ModelResponse> {
-    let info = &state.model;
+    let serving = state.models.current();
+    let info = &serving.info;
     let meta = info.metadata.clone().unwrap_or(Value::Null);
     let text = |key: &str| meta.get(key).and_then(Value::as_str).map(str::to_owned);
     Json(ModelResponse {
-        name: info.name.clone(),
+        name: state.models.name().to_owned(),
         version: info.version.to_string(),
         sha256: info.sha256.clone(),
         created_at: text("trained_at"),
         description: text("description"),
-        inputs: Feature::ALL.iter().map(|&f| feature_spec(&state, f)).collect(),
+        inputs: Feature::ALL.iter().map(|&f| feature_spec(&serving, f)).collect(),
         class_labels: meta.get("class_labels").cloned().unwrap_or(json!([0, 1])),
         threshold: state.rule.threshold,
         risk_bands: RiskBands {
@@ -86,18 +97,22 @@ pub async fn model(State(state): State<AppState>) -> Json<ModelResponse> {
         },
         metrics: meta.get("metrics").cloned().unwrap_or(Value::Null),
         library_versions: meta.get("library_versions").cloned().unwrap_or(Value::Null),
+        source: serving.origin.clone(),
+        loaded_at: humantime::format_rfc3339_seconds(serving.loaded_at).to_string(),
+        poll_secs: state.models.poll_interval().map(|d| d.as_secs()),
+        last_reload_failure: state.models.last_failure(),
     })
 }
 
-fn feature_spec(state: &AppState, feature: Feature) -> FeatureSpec {
+fn feature_spec(serving: &Serving, feature: Feature) -> FeatureSpec {
     let (kind, minimum, maximum, categories) = match feature.kind() {
         Kind::Integer { min, max } => ("integer", Some(min as f64), Some(max as f64), None),
         Kind::Number { min } => ("number", Some(min), None, None),
         Kind::Flag => ("flag", Some(0.0), Some(1.0), None),
         Kind::Category(values) => ("category", None, None, Some(values.to_vec())),
     };
-    let baseline = state
-        .model
+    let baseline = serving
+        .info
         .baseline
         .as_ref()
         .map_or(Value::Null, |b| b[feature as usize].to_json());
@@ -105,8 +120,8 @@ fn feature_spec(state: &AppState, feature: Feature) -> FeatureSpec {
         name: feature.api_name(),
         alias: feature.column_name(),
         kind,
-        model_dtype: state
-            .model
+        model_dtype: serving
+            .info
             .inputs
             .iter()
             .find(|i| i.feature == feature)

@@ -69,7 +69,7 @@ pub async fn predict(
     JsonBody(body, _held): JsonBody,
 ) -> Result<Json<PredictionResponse>, AppError> {
     let customer = customer_from_json(&body, state.coercion).map_err(|errors| rejected(&body, errors))?;
-    let mut answers = score(&state, vec![customer], params.explain).await?;
+    let mut answers = score(&state, vec![customer], params.explain).await?.predictions;
     answers
         .pop()
         .map(Json)
@@ -105,10 +105,10 @@ pub async fn predict_batch(
 ) -> Result<Json<BatchResponse>, AppError> {
     let customers = batch_from_json(&body, state.limits.max_batch_size, state.coercion)
         .map_err(|errors| rejected(&body, errors))?;
-    let predictions = score(&state, customers, params.explain).await?;
+    let scored = score(&state, customers, params.explain).await?;
     Ok(Json(BatchResponse {
-        count: predictions.len(),
-        model_version: state.model.version.clone(),
-        predictions,
+        count: scored.predictions.len(),
+        model_version: scored.model_version,
+        predictions: scored.predictions,
     }))
 }

@@ -149,8 +149,9 @@ pub async fn model_metadata(
     Path(name): Path<String>,
 ) -> Result<Json<ModelMetadata>, AppError> {
     check_name(&state, &name)?;
-    let inputs = state
-        .model
+    let serving = state.models.current();
+    let inputs = serving
+        .info
         .inputs
         .iter()
         .map(|i| TensorMetadata {
@@ -160,8 +161,8 @@ pub async fn model_metadata(
         })
         .collect();
     Ok(Json(ModelMetadata {
-        name: state.model.name.clone(),
-        versions: vec![state.model.version.to_string()],
+        name: state.models.name().to_owned(),
+        versions: vec![serving.info.version.to_string()],
         platform: "onnxruntime_onnx",
         inputs,
         outputs: vec![TensorMetadata {
@@ -213,10 +214,11 @@ pub async fn infer(
     }
     let customers = tensors::customers_from_tensors(&request.inputs, state.limits.max_batch_size)?;
     let rows = customers.len();
-    let scored = probabilities(&state, customers, 1).await?;
+    let serving = state.models.current();
+    let scored = probabilities(&state, &serving, customers, 1).await?;
     Ok(Json(InferResponse {
-        model_name: state.model.name.clone(),
-        model_version: state.model.version.to_string(),
+        model_name: state.models.name().to_owned(),
+        model_version: serving.info.version.to_string(),
         id: request.id,
         outputs: vec![InferOutput {
             name: OUTPUT_NAME,
@@ -228,7 +230,7 @@ pub async fn infer(
 }
 
 fn check_name(state: &AppState, name: &str) -> Result<(), AppError> {
-    if name == state.model.name {
+    if name == state.models.name() {
         Ok(())
     } else {
         Err(AppError::ModelNotFound(name.to_owned()))

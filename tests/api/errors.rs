@@ -298,6 +298,7 @@ fn fake_state(behaviour: Fake) -> (AppState, Arc<FakePredictor>) {
         metadata: None,
         baseline: None,
         inputs: Vec::new(),
+        golden: Vec::new(),
     };
     let settings = Settings {
         request_timeout_ms: 300,

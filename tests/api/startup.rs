@@ -301,7 +301,8 @@ async fn build_fails_with_a_read_error_for_a_missing_model() {
     let mut settings = test_settings();
     settings.model_path = repo_path("models/nope.onnx");
     let err = try_spawn_app(settings).await.err().expect("build fails");
-    assert!(matches!(err, StartupError::Model(ModelError::Read { .. })), "{err}");
+    assert!(matches!(err, StartupError::Model(ModelError::Source(_))), "{err}");
+    assert!(err.to_string().starts_with("cannot read model file"), "{err}");
 }
 
 #[tokio::test]
