@@ -205,7 +205,7 @@ impl Models {
     /// Looks at the source and swaps in a changed model that passes every
     /// check; on failure the serving model stays and the failure is kept.
     pub async fn reload(&self, trigger: Trigger) -> Result<Reloaded, ReloadError> {
-        let result = self.try_reload(trigger).await.map_err(ReloadError::from);
+        let result = self.try_reload(trigger).await;
         let label = match &result {
             Ok(Reloaded::Swapped) => "success",
             Ok(Reloaded::Unchanged) => "unchanged",
@@ -226,11 +226,11 @@ impl Models {
         result
     }
 
-    async fn try_reload(&self, trigger: Trigger) -> Result<Reloaded, ModelError> {
+    async fn try_reload(&self, trigger: Trigger) -> Result<Reloaded, ReloadError> {
         let loader = self
             .loader
             .as_ref()
-            .ok_or_else(|| ModelError::Source("this model was not loaded from a source".into()))?;
+            .ok_or_else(|| ReloadError::Rejected("this model was not loaded from a source".into()))?;
         let mut seen = loader.seen.lock().await;
         let serving = self.current();
         // A poll skips what it saw last (even a rejected candidate: it is not
@@ -252,9 +252,11 @@ impl Models {
         let Some(artifact) = fetched.artifact else {
             return Ok(Reloaded::Unchanged);
         };
+        let candidate = artifact.origin.describe();
         let next = loader
             .build(artifact, fetched.seen, Some(&self.name), self.metrics.clone())
-            .await?;
+            .await
+            .map_err(|e| ReloadError::Rejected(format!("candidate {candidate} rejected: {e}")))?;
         tracing::info!(
             trigger = trigger.label(),
             from_version = %serving.info.version,

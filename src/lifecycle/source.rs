@@ -42,6 +42,16 @@ pub struct Origin {
     pub metadata: Option<String>,
 }
 
+impl Origin {
+    /// `resolved`, with the registry version when there is one.
+    pub fn describe(&self) -> String {
+        match &self.registry_version {
+            Some(v) => format!("{} (version {v}, {})", self.uri, self.resolved),
+            None => self.resolved.clone(),
+        }
+    }
+}
+
 /// What a poll compares to notice a change without fetching the model:
 /// a file's modification time and size, an HTTP ETag, a registry version.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

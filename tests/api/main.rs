@@ -11,6 +11,7 @@ mod errors;
 mod golden;
 mod health;
 mod helpers;
+mod lifecycle;
 mod logging;
 mod metrics;
 mod predict;

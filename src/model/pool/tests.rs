@@ -154,6 +154,21 @@ async fn a_full_queue_rejects_at_once() {
 }
 
 #[tokio::test]
+async fn requests_queued_on_a_dropped_pool_still_get_their_answers() {
+    // What a model swap relies on: the old pool is dropped once the new one
+    // serves, and what was already queued on it is answered by it.
+    let (pool, sizes, gate) = pool(64);
+    let busy = pool.predict(vec![customer(300)]);
+    sizes.recv_timeout(TIMEOUT).unwrap();
+    let queued = pool.predict(vec![customer(301)]);
+    drop(pool);
+    gate.send(()).unwrap();
+    gate.send(()).unwrap();
+    assert_eq!(busy.await.unwrap(), [0.3]);
+    assert_eq!(queued.await.unwrap(), [0.301]);
+}
+
+#[tokio::test]
 async fn a_pool_without_workers_reports_stopped() {
     let config = PoolConfig {
         max_batch_rows: 8,
