@@ -146,24 +146,42 @@ pass "yamllint: ${yaml_files[*]}"
 step "lint: docker compose config"
 "$VENV/bin/docker-compose" -f docker-compose.demo.yml --profile '*' config --quiet
 services="$("$VENV/bin/docker-compose" -f docker-compose.demo.yml --profile '*' config --services | sort | tr '\n' ' ')"
-[[ "$services" == "api grafana loadgen prometheus " ]] || fail "compose services: $services"
-api_json="$("$VENV/bin/docker-compose" -f docker-compose.demo.yml config --format json)"
+[[ "$services" == "api api-mlflow grafana loadgen mlflow mlflow-register prometheus " ]] || fail "compose services: $services"
+api_json="$("$VENV/bin/docker-compose" -f docker-compose.demo.yml --profile '*' config --format json)"
 "$VENV/bin/python" - "$api_json" <<'PY'
 import json, sys
-api = json.loads(sys.argv[1])["services"]["api"]
-problems = [k for k, ok in {
-    "read_only": api.get("read_only") is True,
-    "cap_drop ALL": api.get("cap_drop") == ["ALL"],
-    "no-new-privileges": any(o.startswith("no-new-privileges") for o in api.get("security_opt", [])),
-    "tmpfs /tmp": any(t.startswith("/tmp") for t in api.get("tmpfs", [])),
-    "healthcheck": "churn-serve" in " ".join(api.get("healthcheck", {}).get("test", [])),
-    "port 8000": any(p.get("target") == 8000 for p in api.get("ports", [])),
-    "build": api.get("build", {}).get("dockerfile") == "Dockerfile",
-}.items() if not ok]
-if problems:
-    sys.exit(f"api service lacks: {', '.join(problems)}")
+services = json.loads(sys.argv[1])["services"]
+for name in ["api", "api-mlflow"]:
+    api = services[name]
+    problems = [k for k, ok in {
+        "read_only": api.get("read_only") is True,
+        "cap_drop ALL": api.get("cap_drop") == ["ALL"],
+        "no-new-privileges": any(o.startswith("no-new-privileges") for o in api.get("security_opt", [])),
+        "tmpfs /tmp": any(t.startswith("/tmp") for t in api.get("tmpfs", [])),
+        "healthcheck": "churn-serve" in " ".join(api.get("healthcheck", {}).get("test", [])),
+        "port 8000": any(p.get("target") == 8000 for p in api.get("ports", [])),
+        "image": api.get("image") == services["api"].get("image"),
+    }.items() if not ok]
+    if name == "api" and services[name].get("build", {}).get("dockerfile") != "Dockerfile":
+        problems.append("build")
+    if problems:
+        sys.exit(f"{name} service lacks: {', '.join(problems)}")
+# The registry demo: the API follows the alias the registration job sets.
+env = services["api-mlflow"]["environment"]
+register = services["mlflow-register"]
+checks = {
+    "api-mlflow follows models:/churn@champion": env.get("MODEL_URI") == "models:/churn@champion",
+    "api-mlflow polls": int(env.get("CHURN_MODEL_POLL_SECS", "0")) > 0,
+    "api-mlflow waits for the registration": services["api-mlflow"]["depends_on"]["mlflow-register"]["condition"]
+    == "service_completed_successfully",
+    "the job sets champion": "champion" in register["command"],
+    "mlflow image pinned": services["mlflow"]["image"].split(":")[-1].startswith("v3."),
+}
+bad = [k for k, ok in checks.items() if not ok]
+if bad:
+    sys.exit(f"mlflow profile: {', '.join(bad)}")
 PY
-pass "docker compose config (profiles *): services $services; api is read-only, cap_drop ALL, no-new-privileges"
+pass "docker compose config (profiles *): services $services; api and api-mlflow are read-only, cap_drop ALL, no-new-privileges; the mlflow profile follows champion"
 "$VENV/bin/check-jsonschema" --builtin-schema vendor.compose-spec docker-compose.demo.yml
 pass "compose-spec schema"
 
