@@ -6,7 +6,8 @@ SHELL := /bin/bash
 STAGES ?=
 
 .PHONY: help ort model build run test lint unit bench image \
-	check-lint check-rust check-model check-k8s check-api check-reliability check-container fuzz
+	check-lint check-rust check-model check-k8s check-api check-reliability check-lifecycle \
+	check-container fuzz
 
 help: ## List targets
 	@grep -E '^[a-z0-9-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -47,6 +48,8 @@ check-api: ## Stage: OpenAPI, schemathesis, Swagger UI, V2 and FastAPI parity, R
 	bash scripts/test.sh api
 check-reliability: ## Stage: SIGTERM under load loses nothing; memory within the budget
 	bash scripts/test.sh reliability
+check-lifecycle: ## Stage: model hot swap against a real MLflow registry (aliases, rollback, refusals, under load)
+	bash scripts/test.sh lifecycle
 check-container: ## Stage: image build and run with podman, compose, Prometheus
 	bash scripts/test.sh container
 

@@ -12,6 +12,8 @@
 #   api        OpenAPI validity, schemathesis, Swagger UI in Chromium, V2 parity,
 #              FastAPI parity, the README's curl examples
 #   reliability  SIGTERM under load loses nothing; memory within the budget
+#   lifecycle  hot swap against a real MLflow tracking server: alias moves, rollback,
+#              a refused candidate, startup failures, 20 swaps under load
 #   container  hadolint, compose, promtool, image build and run, Prometheus scrape
 #
 # Every selected stage runs even when an earlier one fails; then a table of
@@ -24,7 +26,7 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-ALL_STAGES=(lint rust model k8s api reliability container)
+ALL_STAGES=(lint rust model k8s api reliability lifecycle container)
 declare -A RUN=(
   [lint]='cargo fmt --all -- --check && cargo clippy --all-targets --locked -- -D warnings && python3 -m unittest benches/lib/test_report.py'
   [rust]='bash scripts/install_ort.sh && cargo test --locked'
@@ -32,6 +34,7 @@ declare -A RUN=(
   [k8s]='bash scripts/check_k8s.sh'
   [api]='bash scripts/check_api.sh'
   [reliability]='bash scripts/check_reliability.sh'
+  [lifecycle]='bash scripts/check_lifecycle.sh'
   [container]='bash scripts/check_container.sh'
 )
 SKIPPED=77

@@ -67,6 +67,22 @@ const PLAIN_ENV_KEYS: &[&str] = &[
     "ort_dylib_path",
 ];
 
+/// Keys whose environment values are taken as written. figment reads other
+/// values as TOML scalars, so an API key `123456` became a number and a
+/// sha256 of digits lost its leading zeros.
+const VERBATIM_KEYS: &[&str] = &[
+    "model_path",
+    "metadata_path",
+    "model_uri",
+    "model_sha256",
+    "model_name",
+    "mlflow_tracking_uri",
+    "ort_dylib_path",
+    "log_level",
+    "api_keys",
+    "admin_api_keys",
+];
+
 pub const ENV_PREFIX: &str = "CHURN_";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -199,10 +215,20 @@ impl Settings {
             Some(p) => p.to_path_buf(),
             None => PathBuf::from("configs/default.toml"),
         };
-        let figment = Figment::from(Serialized::defaults(Settings::default()))
+        let parsed = |key: &figment::value::UncasedStr| !VERBATIM_KEYS.iter().any(|v| key == *v);
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()))
             .merge(Toml::file(path))
-            .merge(Env::raw().only(PLAIN_ENV_KEYS))
-            .merge(Env::prefixed(ENV_PREFIX).only(KEYS));
+            .merge(Env::raw().only(PLAIN_ENV_KEYS).filter(parsed))
+            .merge(Env::prefixed(ENV_PREFIX).only(KEYS).filter(parsed));
+        // Plain names first, so that the prefixed ones win, as above.
+        for (var, key) in VERBATIM_KEYS.iter().flat_map(|&key| {
+            let plain = PLAIN_ENV_KEYS.contains(&key).then(|| (key.to_ascii_uppercase(), key));
+            plain.into_iter().chain([(format!("{ENV_PREFIX}{}", key.to_ascii_uppercase()), key)])
+        }) {
+            if let Ok(value) = std::env::var(&var) {
+                figment = figment.merge(Serialized::default(key, value));
+            }
+        }
         Self::from_figment(figment)
     }
 

@@ -138,3 +138,22 @@ fn the_model_source_and_admin_keys_are_read_from_plain_and_prefixed_env() {
         Ok(())
     });
 }
+
+#[test]
+fn keys_and_hashes_made_of_digits_are_read_as_written() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("API_KEYS", "123456");
+        jail.set_env("CHURN_ADMIN_API_KEYS", "true");
+        jail.set_env("MODEL_SHA256", "0".repeat(64));
+        jail.set_env("CHURN_MODEL_NAME", "0123");
+        let s = Settings::load(None).map_err(|e| e.to_string())?;
+        assert_eq!(s.api_keys, ["123456"]);
+        assert_eq!(s.admin_api_keys, ["true"]);
+        assert_eq!(s.model_sha256, "0".repeat(64));
+        assert_eq!(s.model_name, "0123");
+        jail.set_env("CHURN_API_KEYS", "prefixed");
+        let s = Settings::load(None).map_err(|e| e.to_string())?;
+        assert_eq!(s.api_keys, ["prefixed"], "the prefixed name wins");
+        Ok(())
+    });
+}
