@@ -23,6 +23,9 @@ pub const KEYS: &[&str] = &[
     "model_name",
     "model_poll_secs",
     "mlflow_tracking_uri",
+    "mlflow_tracking_token",
+    "mlflow_tracking_username",
+    "mlflow_tracking_password",
     "ort_dylib_path",
     "threshold",
     "risk_medium",
@@ -61,6 +64,9 @@ const PLAIN_ENV_KEYS: &[&str] = &[
     "model_uri",
     "model_sha256",
     "mlflow_tracking_uri",
+    "mlflow_tracking_token",
+    "mlflow_tracking_username",
+    "mlflow_tracking_password",
     "log_level",
     "log_format",
     "api_keys",
@@ -77,6 +83,9 @@ const VERBATIM_KEYS: &[&str] = &[
     "model_sha256",
     "model_name",
     "mlflow_tracking_uri",
+    "mlflow_tracking_token",
+    "mlflow_tracking_username",
+    "mlflow_tracking_password",
     "ort_dylib_path",
     "log_level",
     "api_keys",
@@ -114,6 +123,12 @@ pub struct Settings {
     pub model_poll_secs: u64,
     /// MLflow tracking server for `models:/` URIs (`MLFLOW_TRACKING_URI`).
     pub mlflow_tracking_uri: String,
+    /// Sent as a bearer token to the tracking server (`MLFLOW_TRACKING_TOKEN`).
+    pub mlflow_tracking_token: String,
+    /// Basic auth for the tracking server when there is no token
+    /// (`MLFLOW_TRACKING_USERNAME`, `MLFLOW_TRACKING_PASSWORD`).
+    pub mlflow_tracking_username: String,
+    pub mlflow_tracking_password: String,
     /// Empty means "search the usual places" (see `model::ort_library`).
     pub ort_dylib_path: PathBuf,
     pub threshold: f64,
@@ -166,6 +181,9 @@ impl Default for Settings {
             model_name: String::new(),
             model_poll_secs: 0,
             mlflow_tracking_uri: String::new(),
+            mlflow_tracking_token: String::new(),
+            mlflow_tracking_username: String::new(),
+            mlflow_tracking_password: String::new(),
             ort_dylib_path: PathBuf::new(),
             threshold: 0.5,
             risk_medium: 0.3,
@@ -223,7 +241,9 @@ impl Settings {
         // Plain names first, so that the prefixed ones win, as above.
         for (var, key) in VERBATIM_KEYS.iter().flat_map(|&key| {
             let plain = PLAIN_ENV_KEYS.contains(&key).then(|| (key.to_ascii_uppercase(), key));
-            plain.into_iter().chain([(format!("{ENV_PREFIX}{}", key.to_ascii_uppercase()), key)])
+            plain
+                .into_iter()
+                .chain([(format!("{ENV_PREFIX}{}", key.to_ascii_uppercase()), key)])
         }) {
             if let Ok(value) = std::env::var(&var) {
                 figment = figment.merge(Serialized::default(key, value));

@@ -147,7 +147,7 @@ impl Models {
     pub async fn load(settings: &Settings, metrics: Arc<Metrics>) -> Result<Self, ModelError> {
         let source = ModelSource::from_settings(settings).map_err(ModelError::Source)?;
         let auth = matches!(source, ModelSource::Mlflow(_))
-            .then(Auth::from_mlflow_env)
+            .then(|| Auth::mlflow(settings))
             .flatten();
         let loader = Loader {
             fetcher: Fetcher::new(auth).map_err(ModelError::Source)?,

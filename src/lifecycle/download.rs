@@ -7,6 +7,8 @@ use reqwest::header::{ETAG, IF_NONE_MATCH};
 use reqwest::{Client, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 
+use crate::config::Settings;
+
 /// A model larger than this is refused: it could not be served within the
 /// memory budget anyway, and a wrong URL must not fill the memory.
 pub const MAX_DOWNLOAD_BYTES: usize = 512 << 20;
@@ -19,16 +21,16 @@ pub enum Auth {
 }
 
 impl Auth {
-    /// MLflow's own variables: `MLFLOW_TRACKING_TOKEN`, else
-    /// `MLFLOW_TRACKING_USERNAME` and `MLFLOW_TRACKING_PASSWORD`.
-    pub fn from_mlflow_env() -> Option<Self> {
-        let var = |k| std::env::var(k).ok().filter(|v: &String| !v.is_empty());
-        if let Some(token) = var("MLFLOW_TRACKING_TOKEN") {
-            return Some(Auth::Bearer(token));
+    /// The tracking server's credentials, as MLflow's own clients take them
+    /// (`MLFLOW_TRACKING_TOKEN`, else `MLFLOW_TRACKING_USERNAME` and
+    /// `MLFLOW_TRACKING_PASSWORD`).
+    pub fn mlflow(settings: &Settings) -> Option<Self> {
+        if !settings.mlflow_tracking_token.is_empty() {
+            return Some(Auth::Bearer(settings.mlflow_tracking_token.clone()));
         }
-        Some(Auth::Basic {
-            user: var("MLFLOW_TRACKING_USERNAME")?,
-            password: var("MLFLOW_TRACKING_PASSWORD").unwrap_or_default(),
+        (!settings.mlflow_tracking_username.is_empty()).then(|| Auth::Basic {
+            user: settings.mlflow_tracking_username.clone(),
+            password: settings.mlflow_tracking_password.clone(),
         })
     }
 }

@@ -350,3 +350,160 @@ fn sighup_reloads_the_model_in_the_running_binary() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+// ------------------------------------------------------------ MLflow, faked
+// The real tracking server runs in the lifecycle stage; this fake checks
+// what that stage cannot: credentials, and a pinned version.
+
+/// The registry's REST API and artifact proxy for model `churn`, version 1
+/// (the shipped model) and 2 (the challenger), `champion` on `alias`; only
+/// `Bearer t0k` or basic `user:pw` get in.
+#[derive(Clone)]
+struct Registry {
+    alias: Arc<Mutex<String>>,
+    refused: Arc<AtomicUsize>,
+}
+
+impl Registry {
+    async fn serve(self) -> String {
+        use axum::extract::Query;
+        use axum::routing::get;
+        type Params = Query<HashMap<String, String>>;
+        fn version_body(v: &str) -> Response {
+            axum::Json(json!({"model_version": {"name": "churn", "version": v, "status": "READY"}})).into_response()
+        }
+        let stem = |v: &str| if v == "1" { MAIN } else { CHALLENGER };
+        let router = axum::Router::new()
+            .route(
+                "/api/2.0/mlflow/registered-models/alias",
+                get(|State(r): State<Registry>| async move { version_body(&r.alias.lock().unwrap()) }),
+            )
+            .route(
+                "/api/2.0/mlflow/model-versions/get",
+                get(|Query(q): Params| async move { version_body(&q["version"]) }),
+            )
+            .route(
+                "/api/2.0/mlflow/model-versions/get-download-uri",
+                get(|Query(q): Params| async move {
+                    axum::Json(
+                        json!({"artifact_uri": format!("mlflow-artifacts:/0/run{}/artifacts/model", q["version"])}),
+                    )
+                }),
+            )
+            .route(
+                "/api/2.0/mlflow-artifacts/artifacts",
+                get(move |Query(q): Params| async move {
+                    let v = if q["path"].contains("run1") { "1" } else { "2" };
+                    let file = |ext: &str| format!("{}.{ext}", stem(v).rsplit('/').next().unwrap());
+                    axum::Json(json!({"files": [
+                        {"path": file("json"), "is_dir": false},
+                        {"path": file("onnx"), "is_dir": false},
+                        {"path": "MLmodel", "is_dir": false},
+                    ]}))
+                }),
+            )
+            .route(
+                "/api/2.0/mlflow-artifacts/artifacts/{*path}",
+                get(move |UrlPath(path): UrlPath<String>| async move {
+                    let v = if path.contains("run1") { "1" } else { "2" };
+                    let ext = path.rsplit('.').next().unwrap().to_owned();
+                    std::fs::read(repo_path(&format!("{}.{ext}", stem(v)))).unwrap()
+                }),
+            )
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                Registry::authenticate,
+            ))
+            .with_state(self);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        base
+    }
+
+    async fn authenticate(
+        State(r): State<Registry>,
+        request: axum::extract::Request,
+        next: axum::middleware::Next,
+    ) -> Response {
+        // "user:pw" in base64.
+        let allowed = ["Bearer t0k", "Basic dXNlcjpwdw=="];
+        let presented = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        if presented.is_some_and(|p| allowed.contains(&p)) {
+            return next.run(request).await;
+        }
+        r.refused.fetch_add(1, Ordering::SeqCst);
+        let body = json!({"error_code": "UNAUTHENTICATED", "message": "You are not authenticated."});
+        (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
+    }
+}
+
+fn registry() -> Registry {
+    Registry {
+        alias: Arc::new(Mutex::new("1".into())),
+        refused: Arc::default(),
+    }
+}
+
+#[tokio::test]
+async fn the_registry_is_asked_with_mlflows_credentials_and_its_refusal_is_the_startup_error() {
+    let registry = registry();
+    let tracking = registry.clone().serve().await;
+    let mut settings = test_settings();
+    settings.model_uri = "models:/churn@champion".into();
+    settings.mlflow_tracking_uri = tracking.clone();
+    let err = try_spawn_app(settings.clone())
+        .await
+        .err()
+        .expect("no credentials, no model")
+        .to_string();
+    assert!(
+        err.contains("models:/churn@champion") && err.contains("401") && err.contains("not authenticated"),
+        "{err}"
+    );
+
+    settings.mlflow_tracking_username = "user".into();
+    settings.mlflow_tracking_password = "pw".into();
+    settings.admin_api_keys = vec![ADMIN_KEY.into()];
+    let app = try_spawn_app(settings).await.expect("basic auth gets in");
+    let model: Value = app.get("/api/v1/model").await.json().await.unwrap();
+    assert_eq!(
+        (model["version"].as_str(), model["source"]["registry_version"].as_str()),
+        (Some("1.0.0"), Some("1"))
+    );
+
+    *registry.alias.lock().unwrap() = "2".into();
+    let body: Value = reload(&app, Some(ADMIN_KEY)).await.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"result": "swapped", "model_version": "2.0.0", "sha256": sha256_of(CHALLENGER), "registry_version": "2"})
+    );
+    assert_answers(first_golden(&app).await, "2.0.0", CHALLENGER);
+    assert_eq!(
+        registry.refused.load(Ordering::SeqCst),
+        1,
+        "only the first, credential-less start was refused"
+    );
+}
+
+#[tokio::test]
+async fn a_pinned_registry_version_is_served_with_a_bearer_token() {
+    let registry = registry();
+    let tracking = registry.clone().serve().await;
+    let app = spawn_app_with(|s| {
+        s.model_uri = "models:/churn/2".into();
+        s.mlflow_tracking_uri = tracking;
+        s.mlflow_tracking_token = "t0k".into();
+    })
+    .await;
+    assert_answers(first_golden(&app).await, "2.0.0", CHALLENGER);
+    let model: Value = app.get("/api/v1/model").await.json().await.unwrap();
+    assert_eq!(model["source"]["uri"], "models:/churn/2");
+    assert_eq!(
+        model["source"]["resolved"],
+        "mlflow-artifacts:/0/run2/artifacts/model/churn_challenger.onnx"
+    );
+}
