@@ -38,6 +38,8 @@ PARITY_TOL = 1e-5
 GOLDEN_ROWS = 1000
 THRESHOLD = 0.5
 METADATA_GOLDEN_ROWS = 5  # golden rows in the metadata, which the server scores at load time
+DRIFT_BINS = 10  # deciles: the reference distributions the server measures drift against
+DRIFT_MAX_VALUES = 12  # an integer column with at most this many values gets one bin per value
 
 # ONNX input name -> (API field, kind, validation range). Order = ONNX input order.
 FEATURES = {
@@ -95,6 +97,66 @@ def golden_row(i, row, prob):
         v = row[col]
         customer[api] = str(v) if kind == "categorical" else float(v) if kind == "float" else int(v)
     return {"customer": customer, "churn_probability": float(prob)}
+
+
+def decile_edges(values):
+    """Bin edges of a numeric training column: one bin per value for an integer column with few values
+    (tenure, products), else the interior deciles rounded to 6 significant digits, without duplicates
+    and without edges at or below the minimum (the bin under such an edge would hold no training row),
+    so a column with a mass at one value (balance 0) gets fewer, wider bins."""
+    values = np.asarray(values, dtype=np.float64)
+    distinct = np.unique(values)
+    if len(distinct) <= DRIFT_MAX_VALUES and np.all(distinct == np.round(distinct)):
+        return [float(v) for v in distinct[1:]]
+    q = np.quantile(values, np.arange(1, DRIFT_BINS) / DRIFT_BINS)
+    return [e for e in sorted({float(f"{e:.6g}") for e in q}) if e > values.min()]
+
+
+def bin_shares(values, edges=None, categories=None):
+    """Share of `values` per bin: by edges (a value equal to an edge counts in the bin above it, as
+    numpy.searchsorted(side="right") and the server's partition_point put it), or per category."""
+    values = np.asarray(values)
+    if categories is not None:
+        counts = np.array([np.count_nonzero(values == c) for c in categories])
+    else:
+        idx = np.searchsorted(np.asarray(edges, dtype=np.float64), values.astype(np.float64), side="right")
+        counts = np.bincount(idx, minlength=len(edges) + 1)
+    return [float(c) / len(values) for c in counts]
+
+
+def psi(actual, expected, floor=1e-4):
+    """Population Stability Index of two share lists; empty bins count as `floor` (as evidently does)."""
+    a = np.maximum(np.asarray(actual, dtype=np.float64), floor)
+    e = np.maximum(np.asarray(expected, dtype=np.float64), floor)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def drift_reference(X_train, X_test, p_train, p_test):
+    """The metadata's "drift" block: per feature (and for the predicted probability) the training
+    split's bins and shares, and the held-out test split's shares and PSI as the no-drift yardstick."""
+    features = []
+    for name, (api, kind, rng) in FEATURES.items():
+        entry = {"name": name, "api_name": api}
+        if kind in ("categorical", "flag"):
+            categories = rng if kind == "categorical" else [0, 1]
+            entry["values"] = list(categories)
+            shares = [bin_shares(X[name], categories=categories) for X in (X_train, X_test)]
+        else:
+            entry["edges"] = decile_edges(X_train[name])
+            shares = [bin_shares(X[name], edges=entry["edges"]) for X in (X_train, X_test)]
+        entry["reference"], entry["test"] = shares
+        entry["test_psi"] = psi(shares[1], shares[0])
+        features.append(entry)
+    edges = decile_edges(p_train)
+    prediction = {"edges": edges, "reference": bin_shares(p_train, edges), "test": bin_shares(p_test, edges)}
+    prediction["test_psi"] = psi(prediction["test"], prediction["reference"])
+    return {
+        "binning": f"{DRIFT_BINS} training-split quantile bins per number (duplicates merged), one bin per "
+                   "category or flag value; a value equal to an edge counts in the bin above it",
+        "psi_floor": 1e-4,
+        "features": features,
+        "prediction": prediction,
+    }
 
 
 def golden_line(i, row, prob):
@@ -172,6 +234,7 @@ def main():
     logreg.fit(X_train, y_train)
 
     p_test = model.predict_proba(X_test)[:, 1]
+    p_train = model.predict_proba(X_train)[:, 1]
     m_model = metrics(y_test, p_test) | {"test_rows": len(X_test), "train_rows": len(X_train)}
     m_logreg = metrics(y_test, logreg.predict_proba(X_test)[:, 1]) | {"test_rows": len(X_test), "train_rows": len(X_train)}
 
@@ -232,6 +295,7 @@ def main():
         "logistic_regression_metrics": m_logreg,
         "parity": {"rows_checked": len(X_test), "max_abs_diff": max_diff},
         "baseline": baseline,
+        "drift": drift_reference(X_train, X_test, p_train, p_test),
         # The first golden.jsonl rows, with the same values.
         "golden": [golden_row(i, X_test.iloc[i], p_test[i]) for i in range(min(METADATA_GOLDEN_ROWS, len(X_test)))],
     }

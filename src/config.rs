@@ -51,6 +51,7 @@ pub const KEYS: &[&str] = &[
     "cors_allowed_origins",
     "api_keys",
     "admin_api_keys",
+    "drift_window",
 ];
 
 /// Keys that may also be set by their plain upper-case name (12-factor habits).
@@ -167,6 +168,8 @@ pub struct Settings {
     /// Keys for `/admin/*` (always required there; no keys = no admin routes).
     #[serde(deserialize_with = "comma_list")]
     pub admin_api_keys: Vec<String>,
+    /// Drift scores cover this many recent predictions; 0 = drift off.
+    pub drift_window: usize,
 }
 
 impl Default for Settings {
@@ -209,6 +212,7 @@ impl Default for Settings {
             cors_allowed_origins: Vec::new(),
             api_keys: Vec::new(),
             admin_api_keys: Vec::new(),
+            drift_window: 1000,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod domain;
+pub mod drift;
 pub mod error;
 pub mod explain;
 pub mod healthcheck;

@@ -19,6 +19,7 @@ use arc_swap::ArcSwap;
 use serde::Serialize;
 
 use crate::config::Settings;
+use crate::drift::{Monitor, Reference};
 use crate::metrics::Metrics;
 use crate::model::{Candidate, EngineConfig, ModelError, ModelInfo, PoolConfig, Predictor, load_engine};
 use download::{Auth, Fetcher};
@@ -31,6 +32,9 @@ pub struct Serving {
     pub info: Arc<ModelInfo>,
     /// `None` for a model handed in directly (tests).
     pub origin: Option<Origin>,
+    /// Drift against this model's training data; `None` when off, or when
+    /// its metadata has no reference distributions.
+    pub drift: Option<Monitor>,
     pub loaded_at: SystemTime,
     seen: Seen,
 }
@@ -110,6 +114,7 @@ struct Loader {
     source: ModelSource,
     fetcher: Fetcher,
     engine: EngineConfig,
+    drift_window: usize,
     poll: Option<Duration>,
     /// Held for the whole of a reload, so reloads never overlap; what the
     /// last look at the source saw (a poll skips what it has seen).
@@ -161,6 +166,7 @@ impl Models {
                     batch_wait: Duration::from_micros(settings.batch_wait_us),
                 },
             },
+            drift_window: settings.drift_window,
             poll: source::poll_interval(settings.model_poll_secs),
             seen: tokio::sync::Mutex::new(Seen::default()),
             source,
@@ -271,8 +277,14 @@ impl Models {
         Ok(Reloaded::Swapped)
     }
 
-    /// `churn_model_info` names the serving model, and only it.
+    /// `churn_model_info` (and the drift reference) name the serving model,
+    /// and only it.
     fn publish(&self, serving: &Serving) {
+        if let Some(drift) = &serving.drift {
+            drift.publish(&self.metrics);
+        } else {
+            self.metrics.drift_reference.reset();
+        }
         let info = &serving.info;
         self.metrics.model_info.reset();
         self.metrics
@@ -312,6 +324,8 @@ impl Loader {
             origin,
         } = artifact;
         let label = origin.metadata.clone().unwrap_or_default();
+        let window = self.drift_window;
+        let drift_metrics = metrics.clone();
         let (pool, mut info) = tokio::task::spawn_blocking(move || {
             let candidate = Candidate {
                 model: &model,
@@ -325,7 +339,13 @@ impl Loader {
         if let Some(name) = name {
             info.name = name.to_owned();
         }
-        Ok(serving(Arc::new(pool), info, Some(origin), seen))
+        let reference = match info.metadata.as_ref().and_then(|m| m.get("drift")) {
+            Some(block) if window > 0 => Some(Reference::parse(block).map_err(ModelError::Metadata)?),
+            _ => None,
+        };
+        let mut serving = serving(Arc::new(pool), info, Some(origin), seen);
+        serving.drift = reference.map(|r| Monitor::new(r, window, &drift_metrics));
+        Ok(serving)
     }
 }
 
@@ -334,6 +354,7 @@ fn serving(predictor: Arc<dyn Predictor>, info: ModelInfo, origin: Option<Origin
         predictor,
         info: Arc::new(info),
         origin,
+        drift: None,
         loaded_at: SystemTime::now(),
         seen,
     }

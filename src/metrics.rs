@@ -4,8 +4,8 @@
 use crate::domain::{Outcome, RiskLevel};
 use prometheus::core::Collector;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder, exponential_buckets, linear_buckets,
+    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder, exponential_buckets, linear_buckets,
 };
 
 pub struct Metrics {
@@ -19,6 +19,13 @@ pub struct Metrics {
     /// Reloads by trigger (`signal`, `api`, `poll`) and result (`success`,
     /// `unchanged`, `failed`).
     pub model_reloads: IntCounterVec,
+    /// Drift (`crate::drift`): values seen per feature (or `prediction`) and bin.
+    pub drift_observations: IntCounterVec,
+    /// The serving model's training share per feature and bin.
+    pub drift_reference: GaugeVec,
+    /// PSI over the drift window, per feature; absent below the minimum.
+    pub feature_psi: GaugeVec,
+    pub prediction_psi: GaugeVec,
 }
 
 /// What the HTTP handlers record for every request.
@@ -83,6 +90,38 @@ impl Metrics {
                 &["trigger", "result"],
             )
             .expect("valid counter"),
+            drift_observations: IntCounterVec::new(
+                Opts::new(
+                    "churn_drift_observations_total",
+                    "Values seen per feature (or prediction) and bin of the serving model's reference.",
+                ),
+                &["feature", "bin"],
+            )
+            .expect("valid counter"),
+            drift_reference: GaugeVec::new(
+                Opts::new(
+                    "churn_drift_reference_share",
+                    "The serving model's training share per feature (or prediction) and bin; range names the bin.",
+                ),
+                &["feature", "bin", "range"],
+            )
+            .expect("valid gauge"),
+            feature_psi: GaugeVec::new(
+                Opts::new(
+                    "churn_feature_drift_psi",
+                    "Population Stability Index of each feature over the drift window (absent below the minimum).",
+                ),
+                &["feature"],
+            )
+            .expect("valid gauge"),
+            prediction_psi: GaugeVec::new(
+                Opts::new(
+                    "churn_prediction_drift_psi",
+                    "Population Stability Index of the predicted probability over the drift window.",
+                ),
+                &[],
+            )
+            .expect("valid gauge"),
         };
         m.register_all();
         m
@@ -96,6 +135,10 @@ impl Metrics {
             Box::new(self.rejected.clone()),
             Box::new(self.model_info.clone()),
             Box::new(self.model_reloads.clone()),
+            Box::new(self.drift_observations.clone()),
+            Box::new(self.drift_reference.clone()),
+            Box::new(self.feature_psi.clone()),
+            Box::new(self.prediction_psi.clone()),
             Box::new(prometheus::process_collector::ProcessCollector::for_self()),
             Box::new(self.requests.http_requests.clone()),
             Box::new(self.requests.http_duration.clone()),

@@ -82,7 +82,16 @@ pub async fn probabilities(
     rows: Vec<Customer>,
     group: usize,
 ) -> Result<Vec<f64>, AppError> {
+    // A customer's bins, taken before the rows go to the model; an
+    // explained customer's occluded copies are not customers.
+    let bins = serving
+        .drift
+        .as_ref()
+        .map(|drift| drift.bins(rows.iter().step_by(group.max(1))));
     let result = serving.predictor.predict_grouped(rows, group).await;
+    if let (Some(drift), Some(bins), Ok(probabilities)) = (&serving.drift, bins, &result) {
+        drift.record(bins, probabilities.iter().step_by(group.max(1)).copied());
+    }
     if let Err(PredictError::Overloaded) = result {
         state.metrics.rejected.with_label_values(&["overloaded"]).inc();
     }

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use super::{health, metrics, model, predict, schema, v2};
+use super::{drift, health, metrics, model, predict, schema, v2};
 
 pub const TITLE: &str = "Churn Prediction API";
 
@@ -18,7 +18,7 @@ pub const TITLE: &str = "Churn Prediction API";
                        Error bodies follow FastAPI: `{\"detail\": ...}`; Open Inference Protocol routes use `{\"error\": ...}`."
     ),
     paths(
-        predict::predict, predict::predict_batch, model::model,
+        predict::predict, predict::predict_batch, model::model, drift::drift,
         health::health, health::live, health::ready, metrics::metrics,
         v2::server_metadata, v2::live, v2::ready, v2::model_metadata, v2::model_ready, v2::infer,
     ),

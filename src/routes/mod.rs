@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod deadline;
 pub mod docs;
+mod drift;
 mod extract;
 mod fallback;
 mod health;
@@ -62,6 +63,7 @@ fn protected_routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/predict", post(predict::predict))
         .route("/api/v1/predict/batch", post(predict::predict_batch))
         .route("/api/v1/model", get(model::model))
+        .route("/api/v1/model/drift", get(drift::drift))
         .route("/v2/models/{name}", get(v2::model_metadata))
         .route("/v2/models/{name}/ready", get(v2::model_ready))
         .route("/v2/models/{name}/infer", post(v2::infer));

@@ -6,6 +6,7 @@
 
 mod batch;
 mod binary;
+mod drift;
 mod engine;
 mod errors;
 mod golden;
