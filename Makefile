@@ -6,7 +6,7 @@ SHELL := /bin/bash
 STAGES ?=
 
 .PHONY: help ort model build run test lint unit bench image \
-	check-lint check-rust check-model check-k8s check-api check-reliability check-lifecycle \
+	check-lint check-rust check-model check-k8s check-api check-reliability check-lifecycle check-drift \
 	check-container fuzz
 
 help: ## List targets
@@ -50,6 +50,8 @@ check-reliability: ## Stage: SIGTERM under load loses nothing; memory within the
 	bash scripts/test.sh reliability
 check-lifecycle: ## Stage: model hot swap against a real MLflow registry (aliases, rollback, refusals, under load)
 	bash scripts/test.sh lifecycle
+check-drift: ## Stage: drift scores equal numpy's and evidently's PSI on the test split and a shifted population
+	bash scripts/test.sh drift
 check-container: ## Stage: image build and run with podman, compose, Prometheus
 	bash scripts/test.sh container
 

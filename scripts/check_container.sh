@@ -482,8 +482,9 @@ PROM="http://127.0.0.1:$PROM_PORT"
 wait_for 60 "Prometheus ready" curl -fsS "$PROM/-/ready"
 
 # Demo traffic through the compose loadgen script (single, batch, malformed).
-API_URL="$API" GOLDEN=models/golden.jsonl INTERVAL=0.05 MAX_REQUESTS=100 timeout 120 sh configs/loadgen/loadgen.sh
-pass "loadgen script: 100 requests"
+# 200: drift scores appear from 100 predictions on (README, "Drift").
+API_URL="$API" GOLDEN=models/golden.jsonl INTERVAL=0.05 MAX_REQUESTS=200 timeout 120 sh configs/loadgen/loadgen.sh
+pass "loadgen script: 200 requests"
 
 prom_value() { # prom_value QUERY: the first sample's value, or nothing
   curl -fsS --max-time 5 -G "$PROM/api/v1/query" --data-urlencode "query=$1" |

@@ -14,6 +14,8 @@
 #   reliability  SIGTERM under load loses nothing; memory within the budget
 #   lifecycle  hot swap against a real MLflow tracking server: alias moves, rollback,
 #              a refused candidate, startup failures, 20 swaps under load
+#   drift      the service's PSI equals numpy's and evidently's on the test split
+#              and on a shifted population
 #   container  hadolint, compose, promtool, image build and run, Prometheus scrape
 #
 # Every selected stage runs even when an earlier one fails; then a table of
@@ -26,7 +28,7 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-ALL_STAGES=(lint rust model k8s api reliability lifecycle container)
+ALL_STAGES=(lint rust model k8s api reliability lifecycle drift container)
 declare -A RUN=(
   [lint]='cargo fmt --all -- --check && cargo clippy --all-targets --locked -- -D warnings && python3 -m unittest benches/lib/test_report.py'
   [rust]='bash scripts/install_ort.sh && cargo test --locked'
@@ -34,6 +36,7 @@ declare -A RUN=(
   [k8s]='bash scripts/check_k8s.sh'
   [api]='bash scripts/check_api.sh'
   [reliability]='bash scripts/check_reliability.sh'
+  [drift]='bash scripts/check_drift.sh'
   [lifecycle]='bash scripts/check_lifecycle.sh'
   [container]='bash scripts/check_container.sh'
 )
