@@ -17,6 +17,7 @@ the prediction > 0.25, the rest < 0.1. Prints the PSI table; exits 1 on a
 failed check.
 """
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -67,11 +68,7 @@ def run(port, customers, label, expect_high):
     status, drift = call(port, "GET", "/api/v1/model/drift")
     assert status == 200 and drift["observations"] == len(customers), drift
     served = {q["name"]: q["psi"] for q in drift["features"] + [drift["prediction"]]}
-    try:
-        import evidently  # noqa: F401
-        have_evidently = True
-    except ImportError:
-        have_evidently = False
+    have_evidently = importlib.util.find_spec("evidently") is not None
     failures, rows = [], []
     for entry in DRIFT["features"] + [dict(DRIFT["prediction"], api_name="prediction")]:
         name = entry["api_name"]
