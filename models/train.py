@@ -125,10 +125,12 @@ def bin_shares(values, edges=None, categories=None):
 
 
 def psi(actual, expected, floor=1e-4):
-    """Population Stability Index of two share lists; empty bins count as `floor` (as evidently does)."""
+    """Population Stability Index of two share lists; empty bins count as `floor` (as evidently does).
+    Rounded to 6 significant digits: numpy's log may round its last bit differently on another CPU,
+    and the metadata must be the same file on every machine."""
     a = np.maximum(np.asarray(actual, dtype=np.float64), floor)
     e = np.maximum(np.asarray(expected, dtype=np.float64), floor)
-    return float(np.sum((a - e) * np.log(a / e)))
+    return float(f"{float(np.sum((a - e) * np.log(a / e))):.6g}")
 
 
 def drift_reference(X_train, X_test, p_train, p_test):
