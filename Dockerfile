@@ -25,7 +25,10 @@ ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
 # scripts/install_ort.sh holds the one pinned version (1.31.1, the one ort
 # 2.0.0-rc.15 targets) and extracts libonnxruntime.so.<version> plus a
 # libonnxruntime.so symlink from the PyPI wheel: the same code path as `make ort`.
+# It picks the wheel for TARGETARCH (set by buildx and buildah: amd64, arm64)
+# and checks its pinned sha256.
 FROM ${PYTHON_IMAGE} AS ort
+ARG TARGETARCH
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_ROOT_USER_ACTION=ignore

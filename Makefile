@@ -36,7 +36,7 @@ unit: ort ## Rust unit and integration tests only
 test: ## Every stage CI runs, then a table of results (STAGES="k8s api" picks some)
 	bash scripts/test.sh $(STAGES)
 
-check-lint: ## Stage: rustfmt, clippy, benchmark report unit tests
+check-lint: ## Stage: rustfmt, clippy, benchmark report unit tests, install_ort.sh wheel choice and pin
 	bash scripts/test.sh lint
 check-rust: ## Stage: cargo test (unit, API, manifest and memory tests)
 	bash scripts/test.sh rust
