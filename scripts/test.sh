@@ -6,7 +6,8 @@
 #
 # Stages (each installs what it needs):
 #   lint       rustfmt, clippy -D warnings, the benchmark report's unit tests,
-#              install_ort.sh's wheel choice per architecture and hash pin
+#              install_ort.sh's wheel choice per architecture and hash pin,
+#              a runbook section and firing/quiet promtool cases for every alert
 #   rust       cargo test: unit tests, tests/api, the manifest and memory tests
 #   model      `make model` reproduces models/ and tests/fixtures/ byte for byte
 #   k8s        kustomize, kubernetes-validate, checkov, yamllint on k8s/
@@ -31,7 +32,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 ALL_STAGES=(lint rust model k8s api reliability lifecycle drift container)
 declare -A RUN=(
-  [lint]='cargo fmt --all -- --check && cargo clippy --all-targets --locked -- -D warnings && python3 -m unittest benches/lib/test_report.py && bash scripts/test_install_ort.sh'
+  [lint]='cargo fmt --all -- --check && cargo clippy --all-targets --locked -- -D warnings && python3 -m unittest benches/lib/test_report.py && bash scripts/test_install_ort.sh && python3 scripts/check_runbook.py'
   [rust]='bash scripts/install_ort.sh && cargo test --locked'
   [model]='bash scripts/check_model.sh'
   [k8s]='bash scripts/check_k8s.sh'

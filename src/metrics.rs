@@ -49,6 +49,13 @@ fn latency_buckets() -> Vec<f64> {
     exponential_buckets(0.0001, 2.0, 17).expect("valid buckets")
 }
 
+/// Request latency: fine below a millisecond, where this service answers,
+/// and an edge on each latency SLO (p50 50 ms, p95 150 ms, p99 300 ms) so
+/// that `histogram_quantile` and the SLO alerts are exact there.
+pub const HTTP_LATENCY_BUCKETS: [f64; 18] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
 impl Metrics {
     pub fn new() -> Self {
         let m = Metrics {
@@ -177,7 +184,7 @@ impl RequestMetrics {
             .expect("valid counter"),
             http_duration: HistogramVec::new(
                 HistogramOpts::new("churn_http_request_duration_seconds", "HTTP request latency by route.")
-                    .buckets(latency_buckets()),
+                    .buckets(HTTP_LATENCY_BUCKETS.to_vec()),
                 &["method", "route"],
             )
             .expect("valid histogram"),
@@ -239,5 +246,14 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("churn_prediction_probability_count 1\n"), "{text}");
+    }
+
+    #[test]
+    fn the_latency_histogram_has_an_edge_on_each_slo_and_resolves_below_a_millisecond() {
+        for slo in [0.05, 0.15, 0.3] {
+            assert!(HTTP_LATENCY_BUCKETS.contains(&slo), "no bucket edge at {slo} s");
+        }
+        assert!(HTTP_LATENCY_BUCKETS.iter().filter(|&&b| b < 0.001).count() >= 3);
+        assert!(HTTP_LATENCY_BUCKETS.windows(2).all(|w| w[0] < w[1]));
     }
 }
