@@ -201,6 +201,10 @@ assert providers["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboa
 for path in sorted(pathlib.Path("configs/grafana/dashboards").glob("*.json")):
     dash = json.loads(path.read_text())  # valid JSON or a traceback
     panels = [p for p in dash.get("panels", []) if p.get("type") != "row"]
+    # A datasource variable lets the same dashboard run on any Prometheus
+    # (compose's provisioned one, a cluster's); it must offer Prometheus.
+    variables = {"${%s}" % v["name"] for v in dash.get("templating", {}).get("list", [])
+                 if v.get("type") == "datasource" and v.get("query") == "prometheus"}
     errors = []
     if not dash.get("uid") or not dash.get("title"):
         errors.append("dashboard needs uid and title")
@@ -213,8 +217,8 @@ for path in sorted(pathlib.Path("configs/grafana/dashboards").glob("*.json")):
         where = f"panel {p.get('id')} '{p.get('title')}'"
         if not p.get("title") or "gridPos" not in p:
             errors.append(f"{where}: needs title and gridPos")
-        if p.get("datasource", {}).get("uid") not in uids:
-            errors.append(f"{where}: datasource not provisioned")
+        if p.get("datasource", {}).get("uid") not in uids | variables:
+            errors.append(f"{where}: datasource neither provisioned nor the dashboard's datasource variable")
         if not p.get("targets") or not all(t.get("expr") for t in p["targets"]):
             errors.append(f"{where}: every panel needs PromQL targets")
     if errors:
@@ -515,7 +519,7 @@ for line in open(metrics_file):
         name = re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", line).group(0)
         labels.setdefault(name, set()).update(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="', line.split(" ")[0]))
 recorded = {r["record"] for g in yaml.safe_load(open(alerts_file))["groups"] for r in g["rules"] if "record" in r}
-TARGET_LABELS = {"job", "instance", "service"}  # added by the scrape config
+TARGET_LABELS = {"job", "instance", "service", "namespace", "pod"}  # added by the scrape config (namespace, pod: Kubernetes)
 KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless", "offset", "inf", "nan"}
 
 def metric_refs(expr):
@@ -548,6 +552,8 @@ def check(expr, where):
 
 def query(expr):
     expr = expr.replace("$__rate_interval", "1m").replace("$__range", "5m").replace("$__interval", "15s")
+    for variable in ("$job", "$namespace", "$pod"):  # "All"
+        expr = expr.replace(variable, ".*")
     url = prom + "/api/v1/query?" + urllib.parse.urlencode({"query": expr})
     try:
         with urllib.request.urlopen(url, timeout=10) as r:
