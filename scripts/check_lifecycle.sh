@@ -16,26 +16,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-bin=target/release/churn-serve
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  bash scripts/install_ort.sh
-  cargo build --release --locked --quiet
-fi
-[[ -x $bin ]] || { echo "no release binary at $bin" >&2; exit 1; }
-
+source scripts/lib.sh
+bin=$(release_binary)
 VENV=.venv-lifecycle
-[[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
-# A '*' .gitignore inside the venv keeps it out of git without touching the root .gitignore.
-[[ -f "$VENV/.gitignore" ]] || echo '*' >"$VENV/.gitignore"
-# Skip pip entirely when the pinned requirements are already installed (fast warm runs).
-stamp="$VENV/.requirements.sha256"
-want=$(sha256sum scripts/requirements-lifecycle.txt | cut -d' ' -f1)
-if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
-  echo "installing scripts/requirements-lifecycle.txt into $VENV" >&2
-  timeout 900 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-    -r scripts/requirements-lifecycle.txt
-  echo "$want" >"$stamp"
-fi
+pinned_venv "$VENV" scripts/requirements-lifecycle.txt
 export PYTHONDONTWRITEBYTECODE=1
 
 tmp=$(mktemp -d)
@@ -82,13 +66,6 @@ until curl -sf --max-time 2 "$MLFLOW_TRACKING_URI/health" >/dev/null; do
 done
 echo "MLflow tracking server (PID $mlflow_pid) answered /health at $MLFLOW_TRACKING_URI after $((SECONDS - started)) s"
 
-failed=0
-run() {
-  local name=$1
-  shift
-  printf '\n---- %s ----\n' "$name"
-  if timeout --kill-after=10 300 "$@"; then echo "PASS $name"; else echo "FAIL $name"; failed=$((failed + 1)); fi
-}
 run "hot swaps under load" "$VENV/bin/python" tests/lifecycle/swap_under_load.py "$bin"
 run "registry scenarios" "$VENV/bin/python" tests/lifecycle/registry.py "$bin" --mlflow-pid "$mlflow_pid"
 if ((failed)); then

@@ -18,14 +18,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-bin=target/release/churn-serve
+source scripts/lib.sh
+bin=$(release_binary)
 # The floods hold ~7,000 sockets, wrk 1,024.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  bash scripts/install_ort.sh
-  cargo build --release --locked --quiet
-fi
-[[ -x $bin ]] || { echo "no release binary at $bin" >&2; exit 1; }
 if ! command -v wrk >/dev/null; then
   if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
     echo "SKIP: no wrk, and it can only be installed as root with apt-get"
@@ -39,13 +35,6 @@ fi
 # binary computes it.
 budget_mib=$("$bin" memory-budget)
 
-failed=0
-run() {
-  local name=$1
-  shift
-  printf '\n---- %s ----\n' "$name"
-  if timeout --kill-after=10 300 "$@"; then echo "PASS $name"; else echo "FAIL $name"; failed=$((failed + 1)); fi
-}
 run "sigterm with a drain, no retries" python3 tests/reliability/sigterm.py "$bin" --drain 2 --no-retry
 run "sigterm without a drain, retries" python3 tests/reliability/sigterm.py "$bin" --drain 0
 run "memory under worst-case bodies" python3 tests/reliability/memory.py "$bin" --budget-mib "$budget_mib"
