@@ -559,6 +559,54 @@ fn the_ingress_allows_what_the_service_allows() {
     );
 }
 
+/// Kubernetes `Prefix` matching: element by element, so `/api` matches
+/// `/api/v1/predict` but not `/apis`.
+fn prefix_matches(prefix: &str, path: &str) -> bool {
+    let prefix = prefix.trim_end_matches('/');
+    prefix.is_empty() || path == prefix || path.starts_with(&format!("{prefix}/"))
+}
+
+#[test]
+fn the_ingress_publishes_the_api_and_nothing_operational() {
+    let m = Manifests::load();
+    let ingress = m.one("Ingress");
+    let service = text(m.one("Service"), "metadata.name").to_owned();
+    let paths: Vec<&str> = req(ingress, "spec.rules.0.http.paths")
+        .as_sequence()
+        .expect("paths is a list")
+        .iter()
+        .map(|p| {
+            assert_eq!(text(p, "pathType"), "Prefix");
+            assert_eq!(text(p, "backend.service.name"), service);
+            text(p, "path")
+        })
+        .collect();
+    assert_eq!(paths, ["/api", "/v2"]);
+    let published = |path: &str| paths.iter().any(|prefix| prefix_matches(prefix, path));
+    for path in [
+        "/api/v1/predict",
+        "/api/v1/predict/batch",
+        "/api/v1/model",
+        "/api/v1/model/drift",
+        "/v2/models/churn/infer",
+        "/v2",
+    ] {
+        assert!(published(path), "{path} must be published");
+    }
+    for path in [
+        "/metrics",
+        "/docs",
+        "/openapi.json",
+        "/health",
+        "/health/ready",
+        "/health/live",
+        "/admin/model/reload",
+        "/apis",
+    ] {
+        assert!(!published(path), "{path} must stay inside the cluster");
+    }
+}
+
 #[test]
 fn paths_index_sequences_and_escape_dots() {
     let v: Value = serde_norway::from_str("a:\n  b.c/d: [x, y]\n").expect("yaml");
