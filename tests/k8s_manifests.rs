@@ -559,6 +559,55 @@ fn the_ingress_allows_what_the_service_allows() {
     );
 }
 
+#[test]
+fn the_prometheus_operator_component_scrapes_the_pods_and_loads_the_compose_rules() {
+    let m = Manifests::load();
+    let dir = repo("k8s/components/prometheus-operator");
+    let component = parse_all(&dir.join("kustomization.yaml")).remove(0);
+    assert_eq!(text(&component, "kind"), "Component");
+    let objects: Vec<Value> = req(&component, "resources")
+        .as_sequence()
+        .expect("resources is a list")
+        .iter()
+        .flat_map(|r| parse_all(&dir.join(r.as_str().expect("resource paths are strings"))))
+        .collect();
+    let find = |kind: &str| {
+        objects
+            .iter()
+            .find(|o| at(o, "kind").as_str() == Some(kind))
+            .unwrap_or_else(|| panic!("no {kind} in the component"))
+    };
+
+    // The PodMonitor scrapes the pods on the port and path the service serves
+    // metrics on, under the job name the rules and dashboard use.
+    let monitor = find("PodMonitor");
+    let labels = m.pod_labels();
+    assert_selects("PodMonitor", req(monitor, "spec.selector.matchLabels"), &labels);
+    let job_label = text(monitor, "spec.jobLabel");
+    assert_eq!(labels.get(job_label).map(String::as_str), Some("churn-serve"));
+    let endpoints = req(monitor, "spec.podMetricsEndpoints").as_sequence().expect("a list");
+    assert_eq!(endpoints.len(), 1);
+    m.container_port(req(&endpoints[0], "port"));
+    let annotations = req(m.deployment(), "spec.template.metadata.annotations");
+    assert_eq!(text(&endpoints[0], "path"), text(annotations, "prometheus\\.io/path"));
+
+    // The PrometheusRule carries exactly the compose stack's rules.
+    let alerts = parse_all(&repo("configs/prometheus/alerts.yml")).remove(0);
+    assert_eq!(
+        req(find("PrometheusRule"), "spec.groups"),
+        req(&alerts, "groups"),
+        "k8s/components/prometheus-operator/prometheusrule.yaml is stale: run scripts/k8s/prometheusrule.py"
+    );
+
+    let overlay = parse_all(&repo("k8s/overlays/prometheus-operator/kustomization.yaml")).remove(0);
+    let components = req(&overlay, "components").as_sequence().expect("a list");
+    assert!(
+        components
+            .iter()
+            .any(|c| c.as_str() == Some("../../components/prometheus-operator"))
+    );
+}
+
 /// Kubernetes `Prefix` matching: element by element, so `/api` matches
 /// `/api/v1/predict` but not `/apis`.
 fn prefix_matches(prefix: &str, path: &str) -> bool {
