@@ -303,9 +303,14 @@ impl Settings {
     pub fn header_read_timeout(&self) -> Option<std::time::Duration> {
         off_if_zero(self.header_read_timeout_ms)
     }
+
+    /// How often the model source is polled; `None` when switched off (0).
+    pub fn model_poll_interval(&self) -> Option<std::time::Duration> {
+        off_if_zero(self.model_poll_secs.saturating_mul(1000))
+    }
 }
 
-/// A duration in milliseconds where 0 means "no limit".
+/// A duration in milliseconds where 0 means "off".
 fn off_if_zero(ms: u64) -> Option<std::time::Duration> {
     (ms > 0).then(|| std::time::Duration::from_millis(ms))
 }

@@ -205,21 +205,24 @@ impl Monitor {
             prediction,
         }
     }
+}
 
-    /// Sets `churn_feature_drift_psi` and `churn_prediction_drift_psi`, or
-    /// removes them while there are too few observations.
-    pub fn export(&self, metrics: &Metrics) {
-        let scores = self.scores();
-        metrics.feature_psi.reset();
-        metrics.prediction_psi.reset();
-        for score in &scores.features {
-            if let Some(psi) = score.psi {
-                metrics.feature_psi.with_label_values(&[score.name]).set(psi);
-            }
+/// Sets `churn_feature_drift_psi` and `churn_prediction_drift_psi` from the
+/// serving model's monitor, or removes them while there are too few
+/// observations, or no monitor (drift off, or no reference).
+pub fn export(monitor: Option<&Monitor>, metrics: &Metrics) {
+    metrics.feature_psi.reset();
+    metrics.prediction_psi.reset();
+    let Some(scores) = monitor.map(Monitor::scores) else {
+        return;
+    };
+    for score in &scores.features {
+        if let Some(psi) = score.psi {
+            metrics.feature_psi.with_label_values(&[score.name]).set(psi);
         }
-        if let Some(psi) = scores.prediction.psi {
-            metrics.prediction_psi.with_label_values::<&str>(&[]).set(psi);
-        }
+    }
+    if let Some(psi) = scores.prediction.psi {
+        metrics.prediction_psi.with_label_values::<&str>(&[]).set(psi);
     }
 }
 

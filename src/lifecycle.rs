@@ -36,7 +36,6 @@ pub struct Serving {
     /// its metadata has no reference distributions.
     pub drift: Option<Monitor>,
     pub loaded_at: SystemTime,
-    seen: Seen,
 }
 
 /// What started a reload.
@@ -125,7 +124,7 @@ impl Models {
     /// A model that never changes (tests with fake predictors).
     pub fn fixed(predictor: Arc<dyn Predictor>, info: ModelInfo, metrics: Arc<Metrics>) -> Self {
         let name = info.name.clone();
-        Self::with(name, serving(predictor, info, None, Seen::default()), None, metrics)
+        Self::with(name, serving(predictor, info, None), None, metrics)
     }
 
     fn with(name: String, first: Serving, loader: Option<Loader>, metrics: Arc<Metrics>) -> Self {
@@ -167,7 +166,7 @@ impl Models {
                 },
             },
             drift_window: settings.drift_window,
-            poll: source::poll_interval(settings.model_poll_secs),
+            poll: settings.model_poll_interval(),
             seen: tokio::sync::Mutex::new(Seen::default()),
             source,
         };
@@ -182,9 +181,7 @@ impl Models {
             "" => None,
             configured => Some(configured.to_owned()),
         };
-        let first = loader
-            .build(artifact, seen.clone(), name.as_deref(), metrics.clone())
-            .await?;
+        let first = loader.build(artifact, name.as_deref(), metrics.clone()).await?;
         *loader.seen.lock().await = seen;
         let name = first.info.name.clone();
         Ok(Self::with(name, first, Some(loader), metrics))
@@ -245,7 +242,7 @@ impl Models {
         let since = match trigger {
             Trigger::Poll => seen.clone(),
             Trigger::Signal | Trigger::Api => Seen {
-                registry_version: serving.seen.registry_version.clone(),
+                registry_version: serving.origin.as_ref().and_then(|o| o.registry_version.clone()),
                 ..Seen::default()
             },
         };
@@ -254,13 +251,13 @@ impl Models {
             .fetch(&loader.fetcher, &since, Some(&serving.info.sha256))
             .await
             .map_err(|e| loader.cannot_load(e))?;
-        *seen = fetched.seen.clone();
+        *seen = fetched.seen;
         let Some(artifact) = fetched.artifact else {
             return Ok(Reloaded::Unchanged);
         };
         let candidate = artifact.origin.describe();
         let next = loader
-            .build(artifact, fetched.seen, Some(&self.name), self.metrics.clone())
+            .build(artifact, Some(&self.name), self.metrics.clone())
             .await
             .map_err(|e| ReloadError::Rejected(format!("candidate {candidate} rejected: {e}")))?;
         tracing::info!(
@@ -312,7 +309,6 @@ impl Loader {
     async fn build(
         &self,
         artifact: Artifact,
-        seen: Seen,
         name: Option<&str>,
         metrics: Arc<Metrics>,
     ) -> Result<Serving, ModelError> {
@@ -320,6 +316,7 @@ impl Loader {
         let fallback = self.source.fallback_name();
         let Artifact {
             model,
+            sha256,
             metadata,
             origin,
         } = artifact;
@@ -329,6 +326,7 @@ impl Loader {
         let (pool, mut info) = tokio::task::spawn_blocking(move || {
             let candidate = Candidate {
                 model: &model,
+                sha256: &sha256,
                 metadata: metadata.as_deref().map(|m| (label.as_str(), m)),
                 fallback_name: &fallback,
             };
@@ -343,19 +341,18 @@ impl Loader {
             Some(block) if window > 0 => Some(Reference::parse(block).map_err(ModelError::Metadata)?),
             _ => None,
         };
-        let mut serving = serving(Arc::new(pool), info, Some(origin), seen);
+        let mut serving = serving(Arc::new(pool), info, Some(origin));
         serving.drift = reference.map(|r| Monitor::new(r, window, &drift_metrics));
         Ok(serving)
     }
 }
 
-fn serving(predictor: Arc<dyn Predictor>, info: ModelInfo, origin: Option<Origin>, seen: Seen) -> Serving {
+fn serving(predictor: Arc<dyn Predictor>, info: ModelInfo, origin: Option<Origin>) -> Serving {
     Serving {
         predictor,
         info: Arc::new(info),
         origin,
         drift: None,
         loaded_at: SystemTime::now(),
-        seen,
     }
 }

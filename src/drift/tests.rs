@@ -111,7 +111,7 @@ fn the_metrics_carry_counts_per_bin_and_psi_only_with_enough_observations() {
     for _ in 0..99 {
         monitor.record(monitor.bins(std::iter::once(&c)), std::iter::once(0.5));
     }
-    monitor.export(&metrics);
+    export(Some(&monitor), &metrics);
     let text = metrics.render();
     // Age 40 is on an edge: it counts in the bin above it, [40, 43).
     assert!(
@@ -125,7 +125,7 @@ fn the_metrics_carry_counts_per_bin_and_psi_only_with_enough_observations() {
     );
     assert!(text.contains(r#"churn_drift_reference_share{bin="00",feature="geography",range="France"}"#));
     monitor.record(monitor.bins(std::iter::once(&c)), std::iter::once(0.5));
-    monitor.export(&metrics);
+    export(Some(&monitor), &metrics);
     let text = metrics.render();
     assert!(
         text.contains(r#"churn_feature_drift_psi{feature="age"}"#) && text.contains("churn_prediction_drift_psi "),

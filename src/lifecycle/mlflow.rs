@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::download::Fetcher;
 use super::source::{Artifact, Origin};
+use crate::model::sha256_hex;
 
 const REGISTRY_API: &str = "api/2.0/mlflow";
 const ARTIFACTS_API: &str = "api/2.0/mlflow-artifacts/artifacts";
@@ -182,10 +183,10 @@ impl Registry {
             ));
         };
         let file_url = |name: &str| format!("{}/{ARTIFACTS_API}/{dir}/{name}", self.tracking);
-        let model = match fetcher.get(&file_url(model_file), None).await? {
-            super::download::Download::Body { bytes, .. } => bytes,
-            super::download::Download::NotModified => unreachable!("no ETag was sent"),
-        };
+        let model = fetcher
+            .get_optional(&file_url(model_file))
+            .await?
+            .ok_or_else(|| format!("version {version}: {model_file} is listed but not served"))?;
         let metadata_file = format!("{}.json", model_file.trim_end_matches(".onnx"));
         let metadata = if names.contains(&metadata_file.as_str()) {
             fetcher.get_optional(&file_url(&metadata_file)).await?
@@ -199,6 +200,7 @@ impl Registry {
                 registry_version: Some(version.to_owned()),
                 metadata: metadata.as_ref().map(|_| metadata_file),
             },
+            sha256: sha256_hex(&model),
             model,
             metadata,
         })

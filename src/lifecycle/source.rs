@@ -3,7 +3,7 @@
 //! is the engine's job, the same for every source.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use serde::Serialize;
 
@@ -16,6 +16,8 @@ use crate::model::sha256_hex;
 /// where both came from.
 pub struct Artifact {
     pub model: Vec<u8>,
+    /// Of `model`, hashed once when it was read.
+    pub sha256: String,
     pub metadata: Option<Vec<u8>>,
     pub origin: Origin,
 }
@@ -168,6 +170,7 @@ impl ModelSource {
                         registry_version: None,
                         metadata: meta.as_ref().map(|_| metadata.display().to_string()),
                     },
+                    sha256: sha256_hex(&bytes),
                     model: bytes,
                     metadata: meta,
                 };
@@ -198,6 +201,7 @@ impl ModelSource {
                         metadata: meta.as_ref().map(|_| metadata_url),
                     },
                     model: bytes,
+                    sha256: got,
                     metadata: meta,
                 };
                 (
@@ -221,7 +225,7 @@ impl ModelSource {
                 (artifact, now)
             }
         };
-        let same = serving_sha256 == Some(sha256_hex(&artifact.model).as_str());
+        let same = serving_sha256 == Some(artifact.sha256.as_str());
         Ok(Fetched {
             artifact: (!same).then_some(artifact),
             seen: now_seen,
@@ -252,11 +256,6 @@ async fn read(path: &Path) -> Result<Vec<u8>, String> {
     tokio::fs::read(path)
         .await
         .map_err(|e| format!("cannot read model file {}: {e}", path.display()))
-}
-
-/// How long a poll waits between looks; at least a second.
-pub fn poll_interval(secs: u64) -> Option<Duration> {
-    (secs > 0).then(|| Duration::from_secs(secs.max(1)))
 }
 
 #[cfg(test)]

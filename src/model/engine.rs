@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{InferencePool, ModelError, ModelInfo, OnnxModel, PoolConfig, ort_library, sha256_hex};
+use super::{InferencePool, ModelError, ModelInfo, OnnxModel, PoolConfig, ort_library};
 use crate::domain::{Coercion, Customer, example_customer, parse_customer};
 use crate::metrics::Metrics;
 
@@ -26,6 +26,8 @@ pub struct EngineConfig {
 /// A model as fetched: its bytes and, when it has one, its metadata file.
 pub struct Candidate<'a> {
     pub model: &'a [u8],
+    /// sha256 of `model`.
+    pub sha256: &'a str,
     /// `(where it came from, bytes)`.
     pub metadata: Option<(&'a str, &'a [u8])>,
     /// The name to serve under when there is no metadata.
@@ -39,7 +41,7 @@ pub fn load_engine(
     config: &EngineConfig,
     metrics: Arc<Metrics>,
 ) -> Result<(InferencePool, ModelInfo), ModelError> {
-    let mut info = ModelInfo::from_metadata(candidate.metadata, candidate.fallback_name, sha256_hex(candidate.model))?;
+    let mut info = ModelInfo::from_metadata(candidate.metadata, candidate.fallback_name, candidate.sha256.to_owned())?;
     let env = ort_library::environment(&config.ort_dylib_path)?;
     let sample = warm_up_customer();
     let mut models = Vec::new();

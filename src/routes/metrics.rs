@@ -10,13 +10,7 @@ use crate::state::AppState;
     responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     // Drift scores are computed when scraped, from the serving model's window.
-    match &state.models.current().drift {
-        Some(drift) => drift.export(&state.metrics),
-        None => {
-            state.metrics.feature_psi.reset();
-            state.metrics.prediction_psi.reset();
-        }
-    }
+    crate::drift::export(state.models.current().drift.as_ref(), &state.metrics);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         state.metrics.render(),

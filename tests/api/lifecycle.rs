@@ -248,11 +248,27 @@ impl Files {
         let router = axum::Router::new()
             .route("/m/{name}", axum::routing::get(file))
             .with_state(self);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}/m", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        base
+        format!("{}/m", serve_on_loopback(router).await)
     }
+
+    /// The shipped model and its metadata as `churn.onnx` / `churn.json`,
+    /// served; with the base URL.
+    async fn serving_the_shipped_model() -> (Files, String) {
+        let files = Files::default();
+        files.put("churn.onnx", MAIN, "onnx");
+        files.put("churn.json", MAIN, "json");
+        let base = files.clone().serve().await;
+        (files, base)
+    }
+}
+
+/// Serves `router` on an ephemeral 127.0.0.1 port for the rest of the
+/// test; its `http://host:port`.
+async fn serve_on_loopback(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    base
 }
 
 fn sha256_of(stem: &str) -> String {
@@ -261,10 +277,7 @@ fn sha256_of(stem: &str) -> String {
 
 #[tokio::test]
 async fn an_http_model_is_served_only_with_its_pinned_sha256() {
-    let files = Files::default();
-    files.put("churn.onnx", MAIN, "onnx");
-    files.put("churn.json", MAIN, "json");
-    let base = files.clone().serve().await;
+    let (_files, base) = Files::serving_the_shipped_model().await;
     let uri = format!("{base}/churn.onnx");
 
     let mut settings = test_settings();
@@ -287,10 +300,7 @@ async fn an_http_model_is_served_only_with_its_pinned_sha256() {
 
 #[tokio::test]
 async fn an_http_source_is_polled_with_its_etag_and_a_change_against_the_pin_is_refused() {
-    let files = Files::default();
-    files.put("churn.onnx", MAIN, "onnx");
-    files.put("churn.json", MAIN, "json");
-    let base = files.clone().serve().await;
+    let (files, base) = Files::serving_the_shipped_model().await;
     let app = spawn_app_with(|s| {
         s.model_uri = format!("{base}/churn.onnx");
         s.model_sha256 = sha256_of(MAIN);
@@ -415,10 +425,7 @@ impl Registry {
                 Registry::authenticate,
             ))
             .with_state(self);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        base
+        serve_on_loopback(router).await
     }
 
     async fn authenticate(
