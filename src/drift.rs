@@ -124,23 +124,13 @@ impl Monitor {
     /// Adds rows (their feature bins, and their predicted probabilities).
     pub fn record(&self, mut rows: Vec<RowBins>, probabilities: impl Iterator<Item = f64>) {
         let prediction = &self.reference.prediction.bins;
-        // Counted here first: one atomic add per bin a request touched, not
-        // one per row and feature (a batch of 1000 rows touches ~100 bins).
-        let mut seen = [[0u64; MAX_BINS]; QUANTITIES];
         for (row, p) in rows.iter_mut().zip(probabilities) {
             row[QUANTITIES - 1] = prediction
                 .of(crate::domain::FeatureValue::Number(p))
                 .map_or(NONE, |b| b as u8);
             for (q, &b) in row.iter().enumerate() {
                 if b != NONE {
-                    seen[q][b as usize] += 1;
-                }
-            }
-        }
-        for (counters, seen) in self.counters.iter().zip(&seen) {
-            for (counter, &n) in counters.iter().zip(seen) {
-                if n > 0 {
-                    counter.inc_by(n);
+                    self.counters[q][b as usize].inc();
                 }
             }
         }
