@@ -24,6 +24,9 @@ use serde::Deserialize;
 use serde_norway::Value;
 use tower::ServiceExt;
 
+#[path = "k8s/exposure.rs"]
+mod exposure;
+
 /// Keys the service also reads by their plain name (see `config.rs`).
 const PLAIN_ENV: &[&str] = &[
     "PORT",
@@ -515,51 +518,6 @@ fn the_memory_limit_covers_the_memory_budget() {
 }
 
 #[test]
-fn the_ingress_allows_what_the_service_allows() {
-    let m = Manifests::load();
-    let settings = cluster_settings(&m.config_env());
-    let annotations = req(m.one("Ingress"), "metadata.annotations");
-    let nginx = |name: &str| text(annotations, &format!("nginx\\.ingress\\.kubernetes\\.io/{name}")).to_owned();
-
-    let body = nginx("proxy-body-size");
-    let (digits, unit) = body.split_at(body.trim_end_matches(|c: char| c.is_ascii_alphabetic()).len());
-    let multiplier = match unit.to_ascii_lowercase().as_str() {
-        "" => 1,
-        "k" => 1 << 10,
-        "m" => 1 << 20,
-        "g" => 1 << 30,
-        other => panic!("proxy-body-size unit {other}"),
-    };
-    let body_bytes = digits.parse::<usize>().expect("proxy-body-size is a number") * multiplier;
-    assert!(
-        body_bytes >= settings.max_body_bytes,
-        "proxy-body-size {body} is below the service's max_body_bytes {}",
-        settings.max_body_bytes
-    );
-    let read_timeout: u64 = nginx("proxy-read-timeout").parse().expect("seconds");
-    assert!(
-        read_timeout * 1000 >= settings.request_timeout_ms,
-        "proxy-read-timeout {read_timeout}s is shorter than request_timeout_ms {}",
-        settings.request_timeout_ms
-    );
-    // ingress-nginx keeps idle upstream connections for 60 s (its ConfigMap's
-    // upstream-keepalive-timeout): the service must not close them sooner, or
-    // nginx may reuse a connection just closed and answer 502.
-    let idle_close = settings.header_read_timeout_ms;
-    assert!(
-        idle_close == 0 || idle_close > 60_000,
-        "header_read_timeout_ms {idle_close} closes idle connections before ingress-nginx's 60 s"
-    );
-    nginx("limit-rps");
-    assert_eq!(nginx("ssl-redirect"), "true");
-    assert_eq!(text(m.one("Ingress"), "spec.ingressClassName"), "nginx");
-    assert!(
-        !at(annotations, "cert-manager\\.io/cluster-issuer").is_null(),
-        "TLS certificates come from cert-manager"
-    );
-}
-
-#[test]
 fn the_prometheus_operator_component_scrapes_the_pods_and_loads_the_compose_rules() {
     let m = Manifests::load();
     let dir = repo("k8s/components/prometheus-operator");
@@ -606,54 +564,6 @@ fn the_prometheus_operator_component_scrapes_the_pods_and_loads_the_compose_rule
             .iter()
             .any(|c| c.as_str() == Some("../../components/prometheus-operator"))
     );
-}
-
-/// Kubernetes `Prefix` matching: element by element, so `/api` matches
-/// `/api/v1/predict` but not `/apis`.
-fn prefix_matches(prefix: &str, path: &str) -> bool {
-    let prefix = prefix.trim_end_matches('/');
-    prefix.is_empty() || path == prefix || path.starts_with(&format!("{prefix}/"))
-}
-
-#[test]
-fn the_ingress_publishes_the_api_and_nothing_operational() {
-    let m = Manifests::load();
-    let ingress = m.one("Ingress");
-    let service = text(m.one("Service"), "metadata.name").to_owned();
-    let paths: Vec<&str> = req(ingress, "spec.rules.0.http.paths")
-        .as_sequence()
-        .expect("paths is a list")
-        .iter()
-        .map(|p| {
-            assert_eq!(text(p, "pathType"), "Prefix");
-            assert_eq!(text(p, "backend.service.name"), service);
-            text(p, "path")
-        })
-        .collect();
-    assert_eq!(paths, ["/api", "/v2"]);
-    let published = |path: &str| paths.iter().any(|prefix| prefix_matches(prefix, path));
-    for path in [
-        "/api/v1/predict",
-        "/api/v1/predict/batch",
-        "/api/v1/model",
-        "/api/v1/model/drift",
-        "/v2/models/churn/infer",
-        "/v2",
-    ] {
-        assert!(published(path), "{path} must be published");
-    }
-    for path in [
-        "/metrics",
-        "/docs",
-        "/openapi.json",
-        "/health",
-        "/health/ready",
-        "/health/live",
-        "/admin/model/reload",
-        "/apis",
-    ] {
-        assert!(!published(path), "{path} must stay inside the cluster");
-    }
 }
 
 #[test]
