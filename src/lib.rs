@@ -6,6 +6,8 @@ pub mod drift;
 pub mod error;
 pub mod explain;
 pub mod healthcheck;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod lifecycle;
 pub mod metrics;
 pub mod model;

@@ -44,6 +44,10 @@ enum Command {
     /// Print the most memory (MiB) the configured server may use; size the
     /// container's memory limit at or above it.
     MemoryBudget,
+    /// Answer AWS Lambda invocations (API Gateway, function URLs) with the
+    /// same routes as `serve` (the Lambda Runtime API replaces the listener).
+    #[cfg(feature = "lambda")]
+    Lambda,
 }
 
 fn main() -> ExitCode {
@@ -57,6 +61,11 @@ fn main() -> ExitCode {
     }
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => match serve(settings) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        },
+        #[cfg(feature = "lambda")]
+        Command::Lambda => match lambda(settings) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e),
         },
@@ -78,17 +87,26 @@ fn main() -> ExitCode {
 /// lines are flushed, when the log guard drops, before the final error line.
 fn serve(settings: Settings) -> Result<(), String> {
     let _log_guard = telemetry::init(&settings.log_level, settings.log_format);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(settings.http_thread_count())
-        .thread_name("http")
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(async {
+    runtime(&settings)?.block_on(async {
         let app = Application::build(settings).await.map_err(|e| e.to_string())?;
         app.run_until(shutdown::signal()).await;
         Ok(())
     })
+}
+
+#[cfg(feature = "lambda")]
+fn lambda(settings: Settings) -> Result<(), String> {
+    let _log_guard = telemetry::init(&settings.log_level, settings.log_format);
+    runtime(&settings)?.block_on(churn_serve::lambda::run(&settings))
+}
+
+fn runtime(settings: &Settings) -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(settings.http_thread_count())
+        .thread_name("http")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
 }
 
 /// Startup failures are one line on stderr naming the cause, and exit 1.

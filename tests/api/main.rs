@@ -12,6 +12,8 @@ mod errors;
 mod golden;
 mod health;
 mod helpers;
+#[cfg(feature = "lambda")]
+mod lambda;
 mod lifecycle;
 mod logging;
 mod metrics;
