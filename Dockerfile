@@ -2,24 +2,37 @@
 #
 # churn-serve container image.
 #
-#   docker build -t churn-serve:0.1.0 .
+#   make image        (passes REVISION and CREATED, see the runtime stage), or
+#   docker build --build-arg REVISION="$(git rev-parse HEAD)" \
+#     --build-arg CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -t churn-serve:0.1.0 .
 #   docker run --rm -p 8000:8000 churn-serve:0.1.0
 #
 # Three stages, and the final image uses every one of them (a stage nothing
 # uses is skipped by BuildKit and buildah, so its breakage would go unnoticed):
 #   ort      fetches the pinned ONNX Runtime library from the PyPI wheel
-#   builder  compiles the release binary; dependencies get their own layer
-#   runtime  distroless: binary + libonnxruntime + model + config, non-root
+#   builder  compiles the release binary (dependencies get their own layer)
+#            and writes its CycloneDX SBOM
+#   runtime  distroless: binary + SBOM + libonnxruntime + model + config, non-root
 #
-# Base images are pinned by tag and can be swapped with --build-arg, e.g.
+# Base images are pinned by digest: a tag such as rust:1.95-slim-bookworm is
+# re-pushed whenever its Debian base is rebuilt, so the same commit could
+# otherwise build on different bytes. Each digest is that of the tag's
+# multi-arch index (not one platform's manifest), so amd64 and arm64 builds
+# share one pin; the tag stays in the reference for people and scanners (the
+# digest wins). scripts/pin_base_images.sh re-resolves all three where the
+# registries are reachable; docs/supply-chain.md says where these came from.
+# Any base can still be swapped with --build-arg, e.g.
 #   --build-arg RUNTIME_IMAGE=docker.io/library/debian:bookworm-slim
 # (any glibc >= 2.28 base works; debian:bookworm-slim has no `nonroot`
 # user, but USER below is numeric, so it runs as 65532 there too).
 # scripts/check_container.sh builds and runs this file for real in CI.
 
-ARG PYTHON_IMAGE=docker.io/library/python:3.11-slim-bookworm
-ARG RUST_IMAGE=docker.io/library/rust:1.95-slim-bookworm
-ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
+# python:3.11-slim-bookworm (Python 3.11.16, built 2026-08-25)
+ARG PYTHON_IMAGE=docker.io/library/python:3.11-slim-bookworm@sha256:0bee7276f83efd4a1ee05bbbf4281d95ed28e079220a9457f25a93e3f1e3c31b
+# rust:1.95-slim-bookworm (Rust 1.95.0, a late-May 2026 build on Debian snapshot 2026-05-18)
+ARG RUST_IMAGE=docker.io/library/rust:1.95-slim-bookworm@sha256:d7482085ff5b415f84dba5647ae71606650bdef00db7aeb69f4b3d170c3e4082
+# gcr.io/distroless/cc-debian12:nonroot
+ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot@sha256:9dac0a79194e45a7da0158a9c6da57b217585af0786db3845d1f0ec1a0dd182f
 
 # --- ort: the ONNX Runtime shared library ------------------------------------
 # scripts/install_ort.sh holds the one pinned version (1.31.1, the one ort
@@ -43,9 +56,20 @@ ENV CARGO_TERM_COLOR=never \
     CARGO_INCREMENTAL=0 \
     CARGO_NET_RETRY=10 \
     CARGO_PROFILE_RELEASE_STRIP=symbols
+# 0) The SBOM generator, compiled from crates.io at a pinned version with its
+#    own lock file. First in the stage, before any project file, so the layer
+#    is reused until the base image or this pin changes (a cold build spends
+#    about 2 minutes on it on 2 cores).
+ARG CARGO_CYCLONEDX_VERSION=0.5.9
+RUN cargo install --locked "cargo-cyclonedx@${CARGO_CYCLONEDX_VERSION}"
 # Only the manifest's [[bench]]/[[test]]/[[example]] tables name files that this
 # build does not copy (benches/, tests/); cargo refuses a manifest whose
 # targets are missing, so both builds below drop those tables first.
+# The SBOM (step 2) describes the binary: the crates Cargo.lock resolves for
+# the platform being built (cargo-cyclonedx's default target is the host, and
+# this stage builds natively), without dev-dependencies or build scripts'
+# build-dependencies (cargo-cyclonedx reads `cargo metadata`, so a crate that
+# only a dev-dependency's features pull in may be listed although unused).
 # 1) Dependencies in their own layer: a stub crate with the real manifest and
 #    lock file; this layer is reused until Cargo.toml or Cargo.lock changes.
 COPY Cargo.toml Cargo.lock ./
@@ -67,7 +91,9 @@ RUN set -eux; \
     touch src/main.rs src/lib.rs; \
     cargo build --release --locked; \
     install -D -m 0755 target/release/churn-serve /out/churn-serve; \
-    /out/churn-serve --version
+    /out/churn-serve --version; \
+    cargo cyclonedx --format json --spec-version 1.5 --describe binaries --no-build-deps; \
+    install -m 0644 churn-serve_bin.cdx.json /out/sbom.cdx.json
 
 # --- runtime ---------------------------------------------------------------------
 # Why distroless cc-debian12 and not debian:bookworm-slim: it has exactly what a
@@ -88,6 +114,9 @@ WORKDIR /app
 # writes nothing to disk, so the root file system can be mounted read-only.
 COPY --from=ort /out/ /app/lib/
 COPY --from=builder /out/churn-serve /app/churn-serve
+# CycloneDX 1.5 JSON of the binary's dependency graph (read it with
+# `podman cp`/`docker cp` from a created container; there is no shell).
+COPY --from=builder /out/sbom.cdx.json /app/sbom.cdx.json
 COPY models/churn_pipeline.onnx models/churn_pipeline.json /app/models/
 COPY configs/*.toml /app/configs/
 # The binary finds models/ and configs/ relative to the working directory
@@ -101,3 +130,12 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
     CMD ["/app/churn-serve", "healthcheck"]
 ENTRYPOINT ["/app/churn-serve"]
 CMD ["serve"]
+# Provenance, given by the build (make image, scripts/check_container.sh):
+# REVISION the full commit hash, CREATED the build time in RFC 3339 UTC.
+# Nothing in the build context can know them (.git is not sent), so they are
+# empty when not passed rather than wrong. Last, so that they change nothing
+# but the image config.
+ARG REVISION=""
+ARG CREATED=""
+LABEL org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}"

@@ -6,7 +6,7 @@ SHELL := /bin/bash
 STAGES ?=
 
 .PHONY: help ort model build run test lint unit bench image \
-	check-lint check-rust check-model check-k8s check-api check-reliability check-lifecycle check-drift \
+	check-lint check-rust check-model check-k8s check-deploy check-api check-reliability check-lifecycle check-drift \
 	check-container fuzz
 
 help: ## List targets
@@ -28,7 +28,7 @@ run: build ## Serve the shipped model on port 8000
 
 lint: ## rustfmt and clippy
 	cargo fmt --all -- --check
-	cargo clippy --all-targets --locked -- -D warnings
+	cargo clippy --all-targets --all-features --locked -- -D warnings
 
 unit: ort ## Rust unit and integration tests only
 	cargo test --locked
@@ -36,14 +36,16 @@ unit: ort ## Rust unit and integration tests only
 test: ## Every stage CI runs, then a table of results (STAGES="k8s api" picks some)
 	bash scripts/test.sh $(STAGES)
 
-check-lint: ## Stage: rustfmt, clippy, benchmark report unit tests, install_ort.sh wheel choice and pin
+check-lint: ## Stage: rustfmt, clippy, benchmark report unit tests, install_ort.sh wheel choice and pin, cargo-deny
 	bash scripts/test.sh lint
 check-rust: ## Stage: cargo test (unit, API, manifest and memory tests)
 	bash scripts/test.sh rust
 check-model: ## Stage: make model reproduces the committed artifacts byte for byte
 	bash scripts/test.sh model
-check-k8s: ## Stage: Kubernetes manifests (kustomize, schemas, checkov, yamllint)
+check-k8s: ## Stage: Kubernetes manifests, KServe and Cloud Run/Knative (kustomize, schemas, CRD schemas, checkov, yamllint)
 	bash scripts/test.sh k8s
+check-deploy: ## Stage: ECS Fargate Terraform module (HCL, AWS API models, checkov, terraform validate)
+	bash scripts/test.sh deploy
 check-api: ## Stage: OpenAPI, schemathesis, Swagger UI, V2 and FastAPI parity, README examples
 	bash scripts/test.sh api
 check-reliability: ## Stage: SIGTERM under load loses nothing; memory within the budget
@@ -62,4 +64,8 @@ bench: ## Criterion + HTTP load benchmark (benches/run.sh); writes benches/resul
 	bash benches/run.sh
 
 image: ## Build the container image (docker, or podman/buildah)
-	$(if $(shell command -v docker),docker,podman) build -t churn-serve:$(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1) .
+	@# OCI labels: revision = the commit, created = now (or SOURCE_DATE_EPOCH, for reproducible builds).
+	$(if $(shell command -v docker),docker,podman) build --target runtime \
+		--build-arg REVISION="$$(git rev-parse HEAD)" \
+		--build-arg CREATED="$$(date -u -d "@$${SOURCE_DATE_EPOCH:-$$(date +%s)}" +%Y-%m-%dT%H:%M:%SZ)" \
+		-t churn-serve:$(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1) .

@@ -7,14 +7,21 @@
 #      isolation) on local stand-ins for its base images, which cannot be
 #      pulled here: debootstrap'ed Debian bookworm roots (their .debs are
 #      cached under .cache/container/debs);
-#   3. run the image with podman: /health, non-root UID, `podman healthcheck
+#      Base images are pinned by tag@digest in the Dockerfile; the stand-ins
+#      take the tag alone and are passed as --build-arg. The build also gets
+#      REVISION (git HEAD) and CREATED (build time) for the OCI labels;
+#   3. the image's labels (revision = HEAD, created = RFC 3339 within the
+#      build) and its SBOM (/app/sbom.cdx.json: CycloneDX schema-valid,
+#      churn-serve and its crates at their Cargo.lock versions);
+#   4. run the image with podman: /health, non-root UID, `podman healthcheck
 #      run`, golden predictions, JSON logs, image size < 120 MB;
-#   4. scrape it with Debian's Prometheus using the project's own scrape
+#   5. scrape it with Debian's Prometheus using the project's own scrape
 #      config and alert rules; every dashboard query runs against it, and
 #      every metric the dashboard and the alerts use must be in /metrics;
-#   5. SIGTERM stops the container with exit code 0.
+#   6. SIGTERM stops the container with exit code 0.
 # Installs its own tools (apt packages, .venv-container/ from
-# scripts/requirements-container.txt), is bounded in time
+# scripts/requirements-container.txt, .venv-container-sbom/ from the pins
+# below), is bounded in time
 # (CONTAINER_CHECK_TIMEOUT, default 40 min) and removes what it starts
 # (CONTAINER_CHECK_KEEP=1 keeps the image storage for debugging).
 # Needs root (apt-get, buildah/podman with chroot isolation).
@@ -118,6 +125,45 @@ if [[ ! -x "$VENV/bin/python" || "$(cat "$VENV/.requirements.sha256" 2>/dev/null
   timeout 600 "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$req"
   echo "$want" >"$VENV/.requirements.sha256"
 fi
+# CycloneDX's own Python library validates the SBOM against the schema files
+# it ships (no download at check time). Its own venv, because these pins are
+# this check's alone; they agree with requirements-container.txt where both
+# name a package. pip freeze of a fresh venv, Python 3.11.
+SBOM_VENV="$ROOT/.venv-container-sbom"
+sbom_requirements='cyclonedx-python-lib[json-validation]==11.12.0
+arrow==1.4.0
+attrs==26.1.0
+boolean.py==5.0
+defusedxml==0.7.1
+fqdn==1.6.0
+idna==3.20
+isoduration==20.11.0
+jsonpointer==3.12
+jsonschema==4.26.0
+jsonschema-specifications==2025.9.1
+lark==1.3.1
+license-expression==30.4.4
+packageurl-python==0.17.6
+py-serializable==2.2.0
+python-dateutil==4.0.0
+referencing==0.37.0
+rfc3339-validator==0.1.4
+rfc3986-validator==0.1.1
+rfc3987-syntax==1.1.0
+rpds-py==2026.9.1
+six==1.17.0
+sortedcontainers==2.4.0
+typing_extensions==4.16.0
+tzdata==2026.6
+uri-template==1.3.0
+webcolors==25.10.0'
+want="$(sha256sum <<<"$sbom_requirements" | cut -d' ' -f1)"
+if [[ ! -x "$SBOM_VENV/bin/python" || "$(cat "$SBOM_VENV/.requirements.sha256" 2>/dev/null)" != "$want" ]]; then
+  rm -rf "$SBOM_VENV"
+  python3 -m venv "$SBOM_VENV"
+  timeout 600 "$SBOM_VENV/bin/pip" install --quiet --disable-pip-version-check -r /dev/stdin <<<"$sbom_requirements"
+  echo "$want" >"$SBOM_VENV/.requirements.sha256"
+fi
 echo "podman $(podman --version | awk '{print $3}'), buildah $(buildah --version | awk '{print $3}'), $(promtool --version 2>&1 | sed -n 1p)"
 echo "$("$VENV/bin/hadolint" --version), yamllint $("$VENV/bin/yamllint" --version | awk '{print $2}'), $("$VENV/bin/docker-compose" version)"
 
@@ -137,6 +183,28 @@ docker_version="$(sed -n 's/^ARG VERSION=//p' Dockerfile)"
 [[ "$crate_version" == "$docker_version" ]] ||
   fail "Dockerfile ARG VERSION=$docker_version != Cargo.toml version $crate_version"
 pass "image version label $docker_version = Cargo.toml version"
+
+# Every base image is an ARG pinned as name:tag@sha256:<64 hex>, and every FROM
+# names one of those ARGs or an earlier stage, so no unpinned image can enter.
+mapfile -t base_args < <(sed -n 's/^ARG \([A-Z_]*_IMAGE\)=.*/\1/p' Dockerfile)
+((${#base_args[@]} >= 3)) || fail "expected ARG PYTHON_IMAGE, RUST_IMAGE, RUNTIME_IMAGE in the Dockerfile, found: ${base_args[*]}"
+for arg in "${base_args[@]}"; do
+  ref="$(sed -n "s/^ARG $arg=//p" Dockerfile)"
+  [[ "$ref" =~ ^[a-z0-9.-]+(/[a-z0-9._-]+)+:[A-Za-z0-9._-]+@sha256:[0-9a-f]{64}$ ]] ||
+    fail "Dockerfile ARG $arg=$ref: pin base images as name:tag@sha256:<digest> (scripts/pin_base_images.sh)"
+done
+stages=()
+while read -r image alias; do
+  name="${image#\$\{}"
+  name="${name%\}}"
+  if [[ "$image" == "\${"*"}" && " ${base_args[*]} " == *" $name "* ]] || [[ " ${stages[*]} " == *" $image "* ]]; then
+    stages+=("$alias")
+  else
+    fail "Dockerfile: FROM $image is neither a pinned *_IMAGE ARG nor an earlier stage"
+  fi
+done < <(sed -n 's/^FROM \(--platform=[^ ]* \)\{0,1\}\([^ ]*\) [Aa][Ss] \([^ ]*\).*/\2 \3/p' Dockerfile)
+(($(grep -c '^FROM ' Dockerfile) == ${#stages[@]})) || fail "Dockerfile: every FROM needs an AS name"
+pass "base images pinned by tag and digest: ${base_args[*]}; stages ${stages[*]} build only on them"
 
 step "lint: YAML (yamllint --strict, repo .yamllint)"
 yaml_files=(docker-compose.demo.yml configs/prometheus configs/grafana)
@@ -258,11 +326,14 @@ EOF
 export CONTAINERS_STORAGE_CONF="$WORK/storage.conf" CONTAINERS_CONF="$WORK/containers.conf"
 export BUILDAH_ISOLATION=chroot STORAGE_DRIVER=vfs TMPDIR="$WORK/tmp"
 
-dockerfile_arg() { sed -n "s/^ARG $1=//p" Dockerfile; }
+# A tag@digest reference can only name the registry's image, never a local
+# one: each stand-in is stored under the tag alone and passed to the build as
+# --build-arg (the Dockerfile's digest pins are checked above).
+dockerfile_arg() { sed -n "s/^ARG $1=\([^@]*\).*/\1/p" Dockerfile; }
 PYTHON_BASE="$(dockerfile_arg PYTHON_IMAGE)"
 RUST_BASE="$(dockerfile_arg RUST_IMAGE)"
 RUNTIME_BASE="$(dockerfile_arg RUNTIME_IMAGE)"
-echo "Dockerfile bases: $PYTHON_BASE | $RUST_BASE | $RUNTIME_BASE"
+echo "Dockerfile bases (stand-ins for their tags): $PYTHON_BASE | $RUST_BASE | $RUNTIME_BASE"
 # The Debian mirror apt already uses (deb822 .sources or one-line sources.list).
 mirror="$({ cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null || true; } |
   awk '/^URIs:/ {u = $2} /^Suites:/ && / bookworm( |$)/ && !m {m = u} $1 == "deb" && $3 == "bookworm" && !m {m = $2} END {print m}')"
@@ -346,14 +417,20 @@ pass "stand-in base images ready"
 # ---------------------------------------------------------------------------
 step "build the image (buildah, --pull=never; the release build takes a while)"
 build_start=$SECONDS
+# The OCI labels' provenance, as `make image` passes it.
+revision="$(git -C "$ROOT" rev-parse HEAD)" || fail "git rev-parse HEAD: the image's revision label needs the commit"
+created="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 # --layers=false: a CI build starts from empty storage, so intermediate layer
 # commits (full copies with vfs) would cost time and buy nothing.
-if ! timeout 1800 buildah bud --pull=never --layers=false --format docker \
-  --build-arg "VERSION=$crate_version" -t "$IMAGE" -f Dockerfile . >"$WORK/build.log" 2>&1; then
+# --target runtime: the service image, whatever other targets the file grows.
+if ! timeout 1800 buildah bud --pull=never --layers=false --format docker --target runtime \
+  --build-arg "PYTHON_IMAGE=$PYTHON_BASE" --build-arg "RUST_IMAGE=$RUST_BASE" --build-arg "RUNTIME_IMAGE=$RUNTIME_BASE" \
+  --build-arg "VERSION=$crate_version" --build-arg "REVISION=$revision" --build-arg "CREATED=$created" \
+  -t "$IMAGE" -f Dockerfile . >"$WORK/build.log" 2>&1; then
   tail -60 "$WORK/build.log"
   fail "image build"
 fi
-grep -E 'STEP [0-9]+/[0-9]+: (FROM|RUN)|COMMIT|Finished|ONNX Runtime ready|^churn-serve [0-9]' "$WORK/build.log" | cut -c1-150 || true
+grep -E 'STEP [0-9]+/[0-9]+: (FROM|RUN)|COMMIT|Finished|Installed|ONNX Runtime ready|^churn-serve [0-9]' "$WORK/build.log" | cut -c1-150 || true
 pass "image built in $((SECONDS - build_start))s"
 
 image_bytes="$(podman image inspect --format '{{.Size}}' "$IMAGE")"
@@ -361,16 +438,28 @@ awk -v b="$image_bytes" 'BEGIN { printf "image size: %d bytes (%.1f MB)\n", b, b
 ((image_bytes < MAX_IMAGE_BYTES)) || fail "image is $image_bytes bytes, over $MAX_IMAGE_BYTES"
 pass "image size $((image_bytes / 1000000)) MB < 120 MB"
 podman image inspect "$IMAGE" >"$WORK/image.json"
-"$VENV/bin/python" - "$WORK/image.json" "$crate_version" <<'PY'
-import json, sys
-image, version = json.load(open(sys.argv[1]))[0], sys.argv[2]
+"$VENV/bin/python" - "$WORK/image.json" "$crate_version" "$revision" "$created" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" <<'PY'
+import datetime, json, re, sys
+image, version, revision = json.load(open(sys.argv[1]))[0], sys.argv[2], sys.argv[3]
 cfg = image["Config"]
 labels = cfg.get("Labels") or {}
 want = {"org.opencontainers.image.title": "churn-serve", "org.opencontainers.image.version": version,
-        "org.opencontainers.image.licenses": "Apache-2.0"}
-problems = [f"label {k}={labels.get(k)!r}" for k, v in want.items() if labels.get(k) != v]
+        "org.opencontainers.image.licenses": "Apache-2.0", "org.opencontainers.image.revision": revision}
+problems = [f"label {k}={labels.get(k)!r}, want {v!r}" for k, v in want.items() if labels.get(k) != v]
+if not re.fullmatch(r"[0-9a-f]{40}", revision):
+    problems.append(f"git HEAD {revision!r} is not a full commit hash")
 if not labels.get("org.opencontainers.image.source"):
     problems.append("label org.opencontainers.image.source missing")
+# created: RFC 3339 (OCI image spec), and this build's time, not a stale or made-up one.
+created = labels.get("org.opencontainers.image.created", "")
+rfc3339 = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})"
+if not re.fullmatch(rfc3339, created):
+    problems.append(f"label org.opencontainers.image.created={created!r} is not RFC 3339")
+else:
+    when = datetime.datetime.fromisoformat(created.replace("Z", "+00:00"))
+    start, end = (datetime.datetime.fromisoformat(t.replace("Z", "+00:00")) for t in sys.argv[4:6])
+    if not start <= when <= end:
+        problems.append(f"label org.opencontainers.image.created={created} is outside this build ({sys.argv[4]} .. {sys.argv[5]})")
 if cfg.get("User") != "65532:65532":
     problems.append(f"User {cfg.get('User')!r}")
 if cfg.get("Entrypoint") != ["/app/churn-serve"]:
@@ -387,7 +476,82 @@ if problems:
 print(f"user {cfg['User']}, entrypoint {cfg['Entrypoint']} {cfg.get('Cmd')}, healthcheck {hc['Test']}")
 print("labels: " + ", ".join(f"{k}={v}" for k, v in sorted(labels.items()) if k.startswith("org.opencontainers")))
 PY
-pass "image config: non-root numeric USER, exec-form ENTRYPOINT, EXPOSE 8000, JSON logs, OCI labels, HEALTHCHECK"
+pass "image config: non-root numeric USER, exec-form ENTRYPOINT, EXPOSE 8000, JSON logs, OCI labels (revision = HEAD, created in this build), HEALTHCHECK"
+
+step "SBOM: /app/sbom.cdx.json"
+# Read the way a user would: copy it out of a created (never started) container.
+sbom_cid="$(podman create "$IMAGE")"
+sbom_copied=1
+podman cp "$sbom_cid:/app/sbom.cdx.json" "$WORK/sbom.cdx.json" || sbom_copied=""
+# podman logs a systemd error for the HEALTHCHECK timer it cannot remove here (see "run the image").
+podman rm "$sbom_cid" 2>&1 >/dev/null | grep -v 'unable to get systemd connection' >&2 || true
+[[ -n "$sbom_copied" ]] || fail "no /app/sbom.cdx.json in the image"
+host_target="$(rustc -vV | sed -n 's/^host: //p')"
+# What the release binary is built from: normal dependencies for this target
+# (the image is built natively here), per cargo's own feature resolution.
+cargo tree --locked -e normal --target "$host_target" --prefix none --format '{p}' >"$WORK/cargo-tree.txt" ||
+  fail "cargo tree"
+"$SBOM_VENV/bin/python" - "$WORK/sbom.cdx.json" Cargo.lock "$WORK/cargo-tree.txt" "$crate_version" "$host_target" <<'PY'
+import json, re, sys, tomllib
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+
+sbom_file, lock_file, tree_file, version, target = sys.argv[1:]
+text = open(sbom_file).read()
+sbom = json.loads(text)
+if sbom.get("bomFormat") != "CycloneDX" or sbom.get("specVersion") != "1.5":
+    sys.exit(f"not a CycloneDX 1.5 document: bomFormat={sbom.get('bomFormat')!r} specVersion={sbom.get('specVersion')!r}")
+error = JsonStrictValidator(SchemaVersion.V1_5).validate_str(text)
+if error is not None:
+    detail = getattr(error, "data", None)
+    where = "/".join(map(str, getattr(detail, "absolute_path", []))) or "(document)"
+    sys.exit(f"SBOM fails the CycloneDX 1.5 JSON schema at {where}: {getattr(detail, 'message', error)}")
+print("valid CycloneDX 1.5 JSON (cyclonedx-python-lib strict schema validation)")
+
+problems = []
+root = sbom["metadata"]["component"]
+if (root.get("name"), root.get("version"), root.get("type")) != ("churn-serve", version, "application"):
+    problems.append(f"metadata.component is {root.get('type')} {root.get('name')} {root.get('version')}, want application churn-serve {version}")
+props = {p["name"]: p["value"] for p in sbom["metadata"].get("properties", [])}
+if props.get("cdx:rustc:sbom:target:triple") != target:
+    problems.append(f"SBOM target {props.get('cdx:rustc:sbom:target:triple')!r} != build target {target!r}")
+
+locked = {}
+for pkg in tomllib.load(open(lock_file, "rb"))["package"]:
+    locked.setdefault(pkg["name"], set()).add(pkg["version"])
+components = {}
+for c in sbom.get("components", []):
+    components.setdefault(c["name"], set()).add(c["version"])
+    if c["version"] not in locked.get(c["name"], set()):
+        problems.append(f"component {c['name']} {c['version']} is not in Cargo.lock ({sorted(locked.get(c['name'], []))})")
+    if c.get("purl") != f"pkg:cargo/{c['name']}@{c['version']}":
+        problems.append(f"component {c['name']} {c['version']}: purl {c.get('purl')!r}")
+
+# Everything compiled into the binary is listed, at its locked version.
+built = set()
+for line in open(tree_file):
+    m = re.match(r"(\S+) v(\S+)", line)
+    if m and m.group(1) != "churn-serve":
+        built.add((m.group(1), m.group(2)))
+missing = sorted(f"{n} {v}" for n, v in built if v not in components.get(n, set()))
+if missing:
+    problems.append(f"crates compiled into the binary but not in the SBOM: {missing}")
+for name in ["ort", "ort-sys", "axum", "tokio", "hyper", "reqwest", "rustls", "prometheus", "serde"]:
+    if components.get(name) != locked.get(name):
+        problems.append(f"{name}: SBOM {sorted(components.get(name, []))} != Cargo.lock {sorted(locked.get(name, []))}")
+# Dev-dependencies and build-only crates are not part of the binary.
+for name in ["criterion", "proptest", "serde_norway", "cc", "zip"]:
+    if name in components:
+        problems.append(f"{name} (dev-dependency or build-only) is listed in the binary's SBOM")
+if problems:
+    sys.exit("SBOM: " + "\n  ".join(problems))
+extra = sorted(f"{n} {v}" for n, vs in components.items() for v in vs if (n, v) not in built)
+print(f"{len(sbom['components'])} components for {root['name']} {root['version']} ({target}); "
+      + ", ".join(f"{n} {'/'.join(sorted(components[n]))}" for n in ["ort", "axum", "tokio", "reqwest"]))
+print(f"all {len(built)} crates of `cargo tree -e normal` listed at their Cargo.lock versions; "
+      f"listed but not compiled in (dev-dependency feature unification in cargo metadata): {len(extra)} {extra}")
+PY
+pass "SBOM in the image: schema-valid CycloneDX 1.5 naming churn-serve $crate_version and the binary's crates at their Cargo.lock versions"
 
 # ---------------------------------------------------------------------------
 step "run the image"
@@ -452,17 +616,17 @@ app_files="$(grep '^app/.' "$WORK/files.txt" | sed 's|/$||' | sort | tr '\n' ' '
 echo "/app: $app_files"
 for f in $app_files; do
   case "$f" in
-    app/churn-serve | app/lib | app/lib/libonnxruntime.so | "app/lib/libonnxruntime.so.$ort_script_version") ;;
+    app/churn-serve | app/sbom.cdx.json | app/lib | app/lib/libonnxruntime.so | "app/lib/libonnxruntime.so.$ort_script_version") ;;
     app/models | app/models/churn_pipeline.onnx | app/models/churn_pipeline.json | app/configs | app/configs/*.toml) ;;
     *) fail "unexpected file in the image: /$f" ;;
   esac
 done
-for f in app/churn-serve "app/lib/libonnxruntime.so.$ort_script_version" app/models/churn_pipeline.onnx \
+for f in app/churn-serve app/sbom.cdx.json "app/lib/libonnxruntime.so.$ort_script_version" app/models/churn_pipeline.onnx \
   app/models/churn_pipeline.json app/configs/default.toml; do
   [[ " $app_files" == *" $f "* ]] || fail "missing in the image: /$f"
 done
 if grep -qE '^(usr/)?bin/(sh|bash|dash)$' "$WORK/files.txt"; then echo "the image has a shell"; else echo "the image has no shell"; fi
-pass "image contents: binary, ONNX Runtime, model (.onnx + .json) and config only"
+pass "image contents: binary, its SBOM, ONNX Runtime, model (.onnx + .json) and config only"
 
 log_line="$(podman logs "$CID" 2>&1 | sed -n 1p)"
 echo "first log line: $log_line"

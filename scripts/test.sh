@@ -5,12 +5,21 @@
 #   make check-STAGE                   one stage, e.g. make check-model
 #
 # Stages (each installs what it needs):
-#   lint       rustfmt, clippy -D warnings, the benchmark report's unit tests,
-#              install_ort.sh's wheel choice per architecture and hash pin,
-#              a runbook section and firing/quiet promtool cases for every alert
-#   rust       cargo test: unit tests, tests/api, the manifest and memory tests
+#   lint       rustfmt, clippy -D warnings (all features), the benchmark
+#              report's unit tests, install_ort.sh's wheel choice per
+#              architecture and hash pin, a runbook section and firing/quiet
+#              promtool cases for every alert, cargo-deny (licences, duplicate
+#              crates, sources: scripts/check_supply_chain.sh)
+#   rust       cargo test: unit tests, tests/api, the manifest and memory tests;
+#              the Lambda build (--features lambda) against API Gateway and
+#              function-URL events and a Runtime API
 #   model      `make model` reproduces models/ and tests/fixtures/ byte for byte
-#   k8s        kustomize, kubernetes-validate, checkov, yamllint on k8s/
+#   k8s        kustomize, kubernetes-validate, checkov, yamllint on k8s/ and the
+#              Kubernetes-shaped deploy/ targets (KServe, Cloud Run/Knative);
+#              custom resources against pinned upstream schemas
+#   deploy     the ECS Fargate Terraform module: HCL parse, the AWS API requests
+#              it makes against botocore's models, checkov, terraform validate
+#              when Terraform and the AWS provider are on the machine
 #   api        OpenAPI validity, schemathesis, Swagger UI in Chromium, V2 parity,
 #              FastAPI parity, the README's curl examples
 #   reliability  SIGTERM under load loses nothing; memory within the budget
@@ -30,12 +39,13 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-ALL_STAGES=(lint rust model k8s api reliability lifecycle drift container)
+ALL_STAGES=(lint rust model k8s deploy api reliability lifecycle drift container)
 declare -A RUN=(
-  [lint]='cargo fmt --all -- --check && cargo clippy --all-targets --locked -- -D warnings && python3 -m unittest benches/lib/test_report.py && bash scripts/test_install_ort.sh && python3 scripts/check_runbook.py'
-  [rust]='bash scripts/install_ort.sh && cargo test --locked'
+  [lint]='cargo fmt --all -- --check && cargo clippy --all-targets --all-features --locked -- -D warnings && python3 -m unittest benches/lib/test_report.py && bash scripts/test_install_ort.sh && python3 scripts/check_runbook.py && bash scripts/check_supply_chain.sh'
+  [rust]='bash scripts/install_ort.sh && cargo test --locked && cargo test --locked --features lambda --test api lambda'
   [model]='bash scripts/check_model.sh'
   [k8s]='bash scripts/check_k8s.sh'
+  [deploy]='bash scripts/deploy/check_terraform.sh'
   [api]='bash scripts/check_api.sh'
   [reliability]='bash scripts/check_reliability.sh'
   [drift]='bash scripts/check_drift.sh'
