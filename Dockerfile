@@ -7,12 +7,18 @@
 #     --build-arg CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -t churn-serve:0.1.0 .
 #   docker run --rm -p 8000:8000 churn-serve:0.1.0
 #
-# Three stages, and the final image uses every one of them (a stage nothing
-# uses is skipped by BuildKit and buildah, so its breakage would go unnoticed):
+# Three stages make the service image, and it uses every one of them (a stage
+# nothing uses is skipped by BuildKit and buildah, so its breakage would go
+# unnoticed; scripts/check_container.sh builds both targets):
 #   ort      fetches the pinned ONNX Runtime library from the PyPI wheel
 #   builder  compiles the release binary (dependencies get their own layer)
 #            and writes its CycloneDX SBOM
 #   runtime  distroless: binary + SBOM + libonnxruntime + model + config, non-root
+# Two more make the AWS Lambda image (`--target lambda`; runtime stays the
+# default, being last):
+#   lambda-builder  the same build with the `lambda` feature
+#   lambda          the runtime image with that binary, answering the Lambda
+#                   Runtime API instead of listening on a port
 #
 # Base images are pinned by digest: a tag such as rust:1.95-slim-bookworm is
 # re-pushed whenever its Debian base is rebuilt, so the same commit could
@@ -94,6 +100,43 @@ RUN set -eux; \
     /out/churn-serve --version; \
     cargo cyclonedx --format json --spec-version 1.5 --describe binaries --no-build-deps; \
     install -m 0644 churn-serve_bin.cdx.json /out/sbom.cdx.json
+
+# --- lambda-builder: the binary with the Lambda runtime client ------------------
+FROM builder AS lambda-builder
+RUN set -eux; \
+    cargo build --release --locked --features lambda; \
+    install -D -m 0755 target/release/churn-serve /out/lambda/churn-serve; \
+    /out/lambda/churn-serve lambda --help; \
+    cargo cyclonedx --format json --spec-version 1.5 --describe binaries --no-build-deps --features lambda; \
+    install -m 0644 churn-serve_bin.cdx.json /out/lambda/sbom.cdx.json
+
+# --- lambda: AWS Lambda container image --------------------------------------------
+#   docker build --target lambda -t churn-serve-lambda:0.1.0 .
+# Lambda runs any image whose entry point speaks the Runtime API; this binary
+# does (lambda_http), so the base is the same distroless one and no AWS base
+# image or runtime interface client is needed. Lambda ignores USER and runs
+# as its own non-root user; every file is world-readable, and nothing is
+# written. One inference worker: an execution environment gets one event at
+# a time, and its CPU share grows with the function's memory size.
+FROM ${RUNTIME_IMAGE} AS lambda
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="churn-serve-lambda" \
+      org.opencontainers.image.description="churn-serve for AWS Lambda: API Gateway and function URL events" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.source="https://github.com/example/churn-serve" \
+      org.opencontainers.image.licenses="Apache-2.0"
+WORKDIR /app
+COPY --from=ort /out/ /app/lib/
+COPY --from=lambda-builder /out/lambda/churn-serve /app/churn-serve
+COPY --from=lambda-builder /out/lambda/sbom.cdx.json /app/sbom.cdx.json
+COPY models/churn_pipeline.onnx models/churn_pipeline.json /app/models/
+COPY configs/*.toml /app/configs/
+ENV LOG_FORMAT=json \
+    CHURN_WORKERS=1 \
+    ORT_DYLIB_PATH=/app/lib/libonnxruntime.so
+USER 65532:65532
+ENTRYPOINT ["/app/churn-serve"]
+CMD ["lambda"]
 
 # --- runtime ---------------------------------------------------------------------
 # Why distroless cc-debian12 and not debian:bookworm-slim: it has exactly what a

@@ -10,30 +10,28 @@ usage: cold_start.py SERVER_BINARY LAMBDA_BINARY [RUNS]
 
 Server run: start `serve` on a free loopback port and POST one customer to
 /api/v1/predict over a raw socket every ~1 ms until it answers 200.
-Lambda run: a Lambda Runtime API on loopback (the two calls a function makes:
-GET .../invocation/next, POST .../invocation/{id}/response) hands the binary
-an API Gateway HTTP API event with the same customer; the time is when the
-response arrives. What Lambda adds in front (fetching the image, starting the
+Lambda run: a Lambda Runtime API on loopback (tests/lambda/runtime_api.py)
+hands the binary an API Gateway HTTP API event with the same customer; the
+time is when the response arrives. What Lambda adds in front (fetching the image, starting the
 micro-VM) is not in either figure. Times are from just before the spawn.
 Both run from the repository root with its configs/ and models/; only
 127.0.0.1 is contacted; every process started here is stopped (by its PID)
 before the next run. Prints the runs and one summary line per target.
 """
-import http.server
 import json
 import os
-import queue
 import signal
 import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 
 TIMEOUT_S = 20.0
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EVENT = os.path.join(ROOT, "tests/fixtures/lambda/apigw_http_v2_predict.json")
+sys.path.insert(0, os.path.join(ROOT, "tests/lambda"))
+import runtime_api  # noqa: E402  (the Runtime API the tests use)
 
 
 def free_port() -> int:
@@ -81,74 +79,11 @@ def server_run(binary: str, body: bytes) -> float:
         stop(proc)
 
 
-class RuntimeApi(http.server.ThreadingHTTPServer):
-    """One invocation per run; later `next` calls wait until the run ends."""
-    daemon_threads = True
-
-    def __init__(self, event: bytes):
-        super().__init__(("127.0.0.1", 0), RuntimeHandler)
-        self.event = event
-        self.replies: queue.Queue = queue.Queue()
-        self.served = threading.Event()
-        self.done = threading.Event()
-
-    def handle_error(self, request, client_address):
-        # The function is killed while its next `next` call is held open.
-        pass
-
-
-class RuntimeHandler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *_):
-        pass
-
-    def do_GET(self):
-        if self.path != "/2018-06-01/runtime/invocation/next":
-            self.send_error(404)
-            return
-        if self.server.served.is_set():
-            self.server.done.wait(TIMEOUT_S)
-            self.close_connection = True
-            return
-        self.server.served.set()
-        self.send_response(200)
-        self.send_header("Lambda-Runtime-Aws-Request-Id", "cold-1")
-        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30_000))
-        self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:eu-west-1:123456789012:function:churn-serve")
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(self.server.event)))
-        self.end_headers()
-        self.wfile.write(self.server.event)
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.server.replies.put((time.perf_counter(), self.path, body))
-        self.send_response(202)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-
 def lambda_run(binary: str, event: bytes) -> float:
-    api = RuntimeApi(event)
-    threading.Thread(target=api.serve_forever, daemon=True).start()
-    lambda_env = env(AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{api.server_address[1]}",
-                     AWS_LAMBDA_FUNCTION_NAME="churn-serve", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="512",
-                     AWS_LAMBDA_FUNCTION_VERSION="$LATEST")
-    started = time.perf_counter()
-    proc = subprocess.Popen([binary, "lambda"], env=lambda_env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        at, path, body = api.replies.get(timeout=TIMEOUT_S)
-        reply = json.loads(body)
-        if not path.endswith("/cold-1/response") or reply.get("statusCode") != 200:
-            raise SystemExit(f"the function answered {path}: {body[:300]!r}")
-        return (at - started) * 1000.0
-    finally:
-        stop(proc)
-        api.done.set()
-        api.shutdown()
-        api.server_close()
+    ms, path, reply = runtime_api.invoke(event, [binary, "lambda"], TIMEOUT_S, cwd=ROOT)
+    if not path.endswith("/response") or reply.get("statusCode") != 200:
+        raise SystemExit(f"the function answered {path}: {str(reply)[:300]}")
+    return ms
 
 
 def summary(name: str, runs: list) -> str:

@@ -36,6 +36,7 @@ fi
 
 START=$SECONDS
 IMAGE="localhost/churn-serve:ci"
+LAMBDA_IMAGE="localhost/churn-serve-lambda:ci"
 MAX_IMAGE_BYTES=120000000 # 120 MB
 CACHE="$ROOT/.cache/container"
 VENV="$ROOT/.venv-container"
@@ -67,6 +68,7 @@ wait_for() {
 
 WORK=""
 CID=""
+LAMBDA_NAME="churn-ci-lambda-$$"
 PROM_PID=""
 cleanup() {
   local rc=$?
@@ -78,6 +80,7 @@ cleanup() {
     fi
     podman rm -f -t 5 "$CID" >/dev/null 2>&1
   fi
+  podman rm -f -t 1 "$LAMBDA_NAME" >/dev/null 2>&1
   if [[ -n "$PROM_PID" ]]; then
     kill "$PROM_PID" 2>/dev/null && wait "$PROM_PID" 2>/dev/null
   fi
@@ -763,6 +766,49 @@ tail -3 "$WORK/container.log"
 grep -q 'SIGTERM received' "$WORK/container.log" || fail "no 'SIGTERM received' log line"
 pass "SIGTERM: graceful shutdown, exit code 0"
 
+# ---------------------------------------------------------------------------
+step "Lambda image (--target lambda): build, then answer an API Gateway event"
+build_start=$SECONDS
+# A separate build from empty storage (see --layers=false above): the builder
+# stage again, then the lambda feature build.
+if ! timeout 1800 buildah bud --pull=never --layers=false --format docker --target lambda \
+  --build-arg "PYTHON_IMAGE=$PYTHON_BASE" --build-arg "RUST_IMAGE=$RUST_BASE" --build-arg "RUNTIME_IMAGE=$RUNTIME_BASE" \
+  --build-arg "VERSION=$crate_version" \
+  -t "$LAMBDA_IMAGE" -f Dockerfile . >"$WORK/build-lambda.log" 2>&1; then
+  tail -60 "$WORK/build-lambda.log"
+  fail "Lambda image build"
+fi
+lambda_bytes="$(podman image inspect --format '{{.Size}}' "$LAMBDA_IMAGE")"
+((lambda_bytes < MAX_IMAGE_BYTES)) || fail "Lambda image is $lambda_bytes bytes, over $MAX_IMAGE_BYTES"
+pass "Lambda image built in $((SECONDS - build_start))s: $((lambda_bytes / 1000000)) MB"
+# The Runtime API on loopback (tests/lambda/runtime_api.py) hands the
+# container one HTTP API event; the answer must be a 200 with the golden
+# probability. Hardened as Lambda runs it: read-only root, no capabilities.
+python3 tests/lambda/runtime_api.py tests/fixtures/lambda/apigw_http_v2_predict.json --timeout 60 -- \
+  podman run --rm --name "$LAMBDA_NAME" --runtime runc --network host \
+  --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 \
+  --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges \
+  -e "AWS_LAMBDA_RUNTIME_API={api}" -e AWS_LAMBDA_FUNCTION_NAME=churn-serve \
+  -e AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512 -e 'AWS_LAMBDA_FUNCTION_VERSION=$LATEST' \
+  "$LAMBDA_IMAGE" >"$WORK/lambda-run.txt" 2>"$WORK/lambda-run.err" ||
+  { cat "$WORK/lambda-run.txt"; grep -v 'unable to get systemd connection' "$WORK/lambda-run.err" | tail -20; fail "Lambda image did not answer the event with 200"; }
+cat "$WORK/lambda-run.txt"
+golden_1="$(python3 -c 'import json,sys
+for line in open("models/golden.jsonl"):
+    row = json.loads(line)
+    if row["customer"]["customer_id"] == "golden-1":
+        print(row["churn_probability"])')"
+python3 - "$WORK/lambda-run.txt" "$golden_1" <<'PY2' || fail "Lambda answer differs from the golden probability"
+import json, re, sys
+text, golden = open(sys.argv[1]).read(), float(sys.argv[2])
+p = float(re.search(r'"churn_probability":([0-9.eE+-]+)', text).group(1))
+print(f"Lambda churn_probability {p} vs golden {golden}")
+sys.exit(0 if abs(p - golden) <= 1e-5 else 1)
+PY2
+podman rm -f -t 1 "$LAMBDA_NAME" >/dev/null 2>&1 || true
+pass "Lambda image answers an API Gateway HTTP API event through the Runtime API with the golden probability"
+
 step "summary"
 printf 'image %s: %s bytes, runs as UID 65532, up{job="churn-serve"} = 1 in Prometheus\n' "$IMAGE" "$image_bytes"
+printf 'image %s: %s bytes, answers Lambda events\n' "$LAMBDA_IMAGE" "$lambda_bytes"
 pass "container checks"

@@ -97,7 +97,11 @@ pub async fn run(settings: &Settings) -> Result<(), String> {
         );
     }
     let handler = handler(settings).await.map_err(|e| e.to_string())?;
-    lambda_http::run(handler)
-        .await
-        .map_err(|e| format!("the Lambda runtime stopped: {e}"))
+    // Lambda itself ends an environment without a signal, but a container
+    // run elsewhere (the runtime interface emulator, podman as PID 1) is
+    // stopped with SIGTERM: exit 0 then, as `serve` does.
+    tokio::select! {
+        result = lambda_http::run(handler) => result.map_err(|e| format!("the Lambda runtime stopped: {e}")),
+        () = crate::shutdown::signal() => Ok(()),
+    }
 }

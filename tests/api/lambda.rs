@@ -224,7 +224,7 @@ async fn the_lambda_binary_answers_an_invocation_from_the_runtime_api() {
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/churn-serve");
     let started = Instant::now();
-    let _process = Process::spawn(cmd);
+    let mut process = Process::spawn(cmd);
     let reply = tokio::time::timeout(TIMEOUT, replies.recv())
         .await
         .expect("the function answers within the timeout")
@@ -236,6 +236,10 @@ async fn the_lambda_binary_answers_an_invocation_from_the_runtime_api() {
     let p = answer["churn_probability"].as_f64().expect("a probability");
     assert!((p - golden_1()).abs() <= PARITY_TOLERANCE, "{p} vs {}", golden_1());
     eprintln!("process start to first Lambda answer (debug build): {elapsed:?}");
+
+    // Outside Lambda (an emulator, a container's PID 1) it stops on SIGTERM.
+    process.signal("TERM");
+    assert!(process.wait_exit(TIMEOUT).success(), "{}", process.stderr_text());
 }
 
 #[test]
