@@ -40,15 +40,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def env(**extra) -> dict:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "AWS_"))}
     return dict(base, LOG_FORMAT="json", CHURN_HOST="127.0.0.1", **extra)
@@ -76,7 +67,7 @@ def server_run(binary: str, body: bytes) -> float:
                 raise SystemExit(f"no answer within {TIMEOUT_S} s")
             time.sleep(0.001)
     finally:
-        stop(proc)
+        runtime_api.stop(proc)
 
 
 def lambda_run(binary: str, event: bytes) -> float:
