@@ -214,6 +214,70 @@ impl Manifests {
     }
 }
 
+/// A kustomize component as kustomize reads it: the objects its `resources`
+/// add, and its patches, each entry with its body (from `path` or inline)
+/// under "body".
+struct Component {
+    name: String,
+    objects: Vec<Value>,
+    patches: Vec<Value>,
+}
+
+impl Component {
+    fn load(name: &str) -> Self {
+        let dir = repo(&format!("k8s/components/{name}"));
+        let kustomization = parse_all(&dir.join("kustomization.yaml")).remove(0);
+        assert_eq!(text(&kustomization, "kind"), "Component");
+        let objects = req(&kustomization, "resources")
+            .as_sequence()
+            .expect("resources is a list")
+            .iter()
+            .flat_map(|r| parse_all(&dir.join(r.as_str().expect("resource paths are strings"))))
+            .collect();
+        let patches = at(&kustomization, "patches")
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                let body = match at(p, "path").as_str() {
+                    Some(file) => parse_all(&dir.join(file)).remove(0),
+                    None => serde_norway::from_str(text(p, "patch")).expect("an inline patch is YAML"),
+                };
+                let mut patch = p.clone();
+                patch
+                    .as_mapping_mut()
+                    .expect("a patch entry is a map")
+                    .insert("body".into(), body);
+                patch
+            })
+            .collect();
+        Component {
+            name: name.to_owned(),
+            objects,
+            patches,
+        }
+    }
+
+    /// The one object of `kind` the component adds.
+    fn one(&self, kind: &str) -> &Value {
+        self.objects
+            .iter()
+            .find(|o| at(o, "kind").as_str() == Some(kind))
+            .unwrap_or_else(|| panic!("no {kind} in components/{}", self.name))
+    }
+
+    /// The overlay at `path` lists this component.
+    fn assert_used_by(&self, path: &str) {
+        let overlay = parse_all(&repo(&format!("{path}/kustomization.yaml"))).remove(0);
+        let components = req(&overlay, "components").as_sequence().expect("a list");
+        let wanted = format!("../../components/{}", self.name);
+        assert!(
+            components.iter().any(|c| c.as_str() == Some(wanted.as_str())),
+            "{path} must list {wanted}"
+        );
+    }
+}
+
 /// `KEY=value` lines as kustomize reads an env file: comments and blank lines
 /// skipped, the value taken verbatim.
 fn env_lines(text: &str) -> Vec<(String, String)> {
@@ -520,21 +584,8 @@ fn the_memory_limit_covers_the_memory_budget() {
 #[test]
 fn the_prometheus_operator_component_scrapes_the_pods_and_loads_the_compose_rules() {
     let m = Manifests::load();
-    let dir = repo("k8s/components/prometheus-operator");
-    let component = parse_all(&dir.join("kustomization.yaml")).remove(0);
-    assert_eq!(text(&component, "kind"), "Component");
-    let objects: Vec<Value> = req(&component, "resources")
-        .as_sequence()
-        .expect("resources is a list")
-        .iter()
-        .flat_map(|r| parse_all(&dir.join(r.as_str().expect("resource paths are strings"))))
-        .collect();
-    let find = |kind: &str| {
-        objects
-            .iter()
-            .find(|o| at(o, "kind").as_str() == Some(kind))
-            .unwrap_or_else(|| panic!("no {kind} in the component"))
-    };
+    let component = Component::load("prometheus-operator");
+    let find = |kind: &str| component.one(kind);
 
     // The PodMonitor scrapes the pods on the port and path the service serves
     // metrics on, under the job name the rules and dashboard use.
@@ -557,13 +608,7 @@ fn the_prometheus_operator_component_scrapes_the_pods_and_loads_the_compose_rule
         "k8s/components/prometheus-operator/prometheusrule.yaml is stale: run scripts/k8s/prometheusrule.py"
     );
 
-    let overlay = parse_all(&repo("k8s/overlays/prometheus-operator/kustomization.yaml")).remove(0);
-    let components = req(&overlay, "components").as_sequence().expect("a list");
-    assert!(
-        components
-            .iter()
-            .any(|c| c.as_str() == Some("../../components/prometheus-operator"))
-    );
+    component.assert_used_by("k8s/overlays/prometheus-operator");
 }
 
 #[test]

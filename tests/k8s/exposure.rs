@@ -125,49 +125,12 @@ fn duration_ms(value: &str) -> u64 {
     }
 }
 
-/// The objects a component adds (its `resources`) and its patches.
-fn component(name: &str) -> (Vec<Value>, Vec<Value>) {
-    let dir = repo(&format!("k8s/components/{name}"));
-    let kustomization = parse_all(&dir.join("kustomization.yaml")).remove(0);
-    assert_eq!(text(&kustomization, "kind"), "Component");
-    let objects = req(&kustomization, "resources")
-        .as_sequence()
-        .expect("resources is a list")
-        .iter()
-        .flat_map(|r| parse_all(&dir.join(r.as_str().expect("resource paths are strings"))))
-        .collect();
-    // Each patch entry with its body (from `path` or inline) under "body".
-    let patches = req(&kustomization, "patches")
-        .as_sequence()
-        .expect("patches is a list")
-        .iter()
-        .map(|p| {
-            let body = match at(p, "path").as_str() {
-                Some(file) => parse_all(&dir.join(file)).remove(0),
-                None => serde_norway::from_str(text(p, "patch")).expect("an inline patch is YAML"),
-            };
-            let mut patch = p.clone();
-            patch
-                .as_mapping_mut()
-                .expect("a patch entry is a map")
-                .insert("body".into(), body);
-            patch
-        })
-        .collect();
-    (objects, patches)
-}
-
 #[test]
 fn the_gateway_route_publishes_what_the_ingress_publishes_with_the_same_limits() {
     let m = Manifests::load();
     let settings = cluster_settings(&m.config_env());
-    let (objects, patches) = component("gateway-api");
-    let find = |kind: &str| {
-        objects
-            .iter()
-            .find(|o| at(o, "kind").as_str() == Some(kind))
-            .unwrap_or_else(|| panic!("no {kind} in components/gateway-api"))
-    };
+    let component = Component::load("gateway-api");
+    let find = |kind: &str| component.one(kind);
     let route = find("HTTPRoute");
     let rules = req(route, "spec.rules").as_sequence().expect("rules is a list");
     assert_eq!(rules.len(), 1, "one rule: one backend, one set of timeouts");
@@ -219,7 +182,8 @@ fn the_gateway_route_publishes_what_the_ingress_publishes_with_the_same_limits()
     // The Ingress goes, and the gateway's namespace replaces ingress-nginx's
     // in the NetworkPolicy.
     let target = |kind: &str| {
-        patches
+        component
+            .patches
             .iter()
             .find(|p| text(p, "target.kind") == kind)
             .unwrap_or_else(|| panic!("no patch for the {kind}"))
@@ -244,13 +208,7 @@ fn the_gateway_route_publishes_what_the_ingress_publishes_with_the_same_limits()
         "the patch replaces the first peer"
     );
 
-    let overlay = parse_all(&repo("k8s/overlays/gateway-api/kustomization.yaml")).remove(0);
-    let components = req(&overlay, "components").as_sequence().expect("a list");
-    assert!(
-        components
-            .iter()
-            .any(|c| c.as_str() == Some("../../components/gateway-api"))
-    );
+    component.assert_used_by("k8s/overlays/gateway-api");
 }
 
 #[tokio::test]
