@@ -30,19 +30,9 @@ import time
 TIMEOUT_S = 20.0
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EVENT = os.path.join(ROOT, "tests/fixtures/lambda/apigw_http_v2_predict.json")
-sys.path.insert(0, os.path.join(ROOT, "tests/lambda"))
+sys.path[:0] = [os.path.join(ROOT, "tests/lambda"), os.path.join(ROOT, "benches/lib")]
 import runtime_api  # noqa: E402  (the Runtime API the tests use)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def env(**extra) -> dict:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "AWS_"))}
-    return dict(base, LOG_FORMAT="json", CHURN_HOST="127.0.0.1", **extra)
+from startup_probe import free_port  # noqa: E402
 
 
 def server_run(binary: str, body: bytes) -> float:
@@ -50,7 +40,7 @@ def server_run(binary: str, body: bytes) -> float:
     request = (b"POST /api/v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
     started = time.perf_counter()
-    proc = subprocess.Popen([binary, "serve"], env=env(PORT=str(port)), cwd=ROOT,
+    proc = subprocess.Popen([binary, "serve"], env=runtime_api.clean_env(CHURN_HOST="127.0.0.1", PORT=str(port)), cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while True:

@@ -95,6 +95,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
 
 
+def clean_env(**extra) -> dict:
+    """This environment without its CHURN_* and AWS_* variables (a developer's
+    settings must not leak into a run), with JSON logs and `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "AWS_"))}
+    return dict(env, LOG_FORMAT="json", **extra)
+
+
 def stop(proc: subprocess.Popen) -> None:
     proc.send_signal(signal.SIGTERM)
     try:
@@ -108,8 +115,7 @@ def invoke(event: bytes, command: list, timeout: float, cwd=None, quiet=True):
     """Runs COMMAND against a fresh Runtime API; returns (ms from spawn to
     answer, answer path, answer JSON). Raises SystemExit on no answer."""
     api = RuntimeApi(event)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "AWS_"))}
-    env.update(LAMBDA_ENV, AWS_LAMBDA_RUNTIME_API=api.address, LOG_FORMAT="json")
+    env = clean_env(**LAMBDA_ENV, AWS_LAMBDA_RUNTIME_API=api.address)
     command = [arg.replace("{api}", api.address) for arg in command]
     out = subprocess.DEVNULL if quiet else None
     started = time.perf_counter()
