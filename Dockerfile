@@ -7,18 +7,20 @@
 #     --build-arg CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -t churn-serve:0.1.0 .
 #   docker run --rm -p 8000:8000 churn-serve:0.1.0
 #
-# Three stages make the service image, and it uses every one of them (a stage
+# Four stages make the service image, and it uses every one of them (a stage
 # nothing uses is skipped by BuildKit and buildah, so its breakage would go
 # unnoticed; scripts/check_container.sh builds both targets):
 #   ort      fetches the pinned ONNX Runtime library from the PyPI wheel
 #   builder  compiles the release binary (dependencies get their own layer)
 #            and writes its CycloneDX SBOM
-#   runtime  distroless: binary + SBOM + libonnxruntime + model + config, non-root
+#   app      distroless + libonnxruntime + model + config, non-root: what both
+#            images share
+#   runtime  app + the binary and its SBOM, serving HTTP
 # Two more make the AWS Lambda image (`--target lambda`; runtime stays the
 # default, being last):
 #   lambda-builder  the same build with the `lambda` feature
-#   lambda          the runtime image with that binary, answering the Lambda
-#                   Runtime API instead of listening on a port
+#   lambda          app + that binary, answering the Lambda Runtime API
+#                   instead of listening on a port
 #
 # Base images are pinned by digest: a tag such as rust:1.95-slim-bookworm is
 # re-pushed whenever its Debian base is rebuilt, so the same commit could
@@ -110,6 +112,27 @@ RUN set -eux; \
     cargo cyclonedx --format json --spec-version 1.5 --describe binaries --no-build-deps --features lambda; \
     install -m 0644 churn-serve_bin.cdx.json /out/lambda/sbom.cdx.json
 
+# --- app: the runtime base both images share ----------------------------------
+# Why distroless cc-debian12 and not debian:bookworm-slim: it has exactly what a
+# glibc binary plus libonnxruntime (C++) needs -- glibc, libgcc_s, libstdc++,
+# CA certificates, tzdata -- and no shell, package manager or coreutils, so it
+# is ~25 MB instead of ~75 MB and offers far less to an attacker. Nothing in
+# the image needs a shell: the HEALTHCHECK is the binary's own `healthcheck`
+# subcommand. Its `nonroot` variant is the same image with USER 65532.
+FROM ${RUNTIME_IMAGE} AS app
+WORKDIR /app
+# Everything is owned by root and read-only for the service user; the service
+# writes nothing to disk, so the root file system can be mounted read-only.
+COPY --from=ort /out/ /app/lib/
+COPY models/churn_pipeline.onnx models/churn_pipeline.json /app/models/
+COPY configs/*.toml /app/configs/
+# The binary finds models/ and configs/ relative to the working directory
+# (/app) and the library in lib/ beside itself; ORT_DYLIB_PATH just says so.
+ENV LOG_FORMAT=json \
+    ORT_DYLIB_PATH=/app/lib/libonnxruntime.so
+USER 65532:65532
+ENTRYPOINT ["/app/churn-serve"]
+
 # --- lambda: AWS Lambda container image --------------------------------------------
 #   docker build --target lambda -t churn-serve-lambda:0.1.0 .
 # Lambda runs any image whose entry point speaks the Runtime API; this binary
@@ -118,60 +141,34 @@ RUN set -eux; \
 # as its own non-root user; every file is world-readable, and nothing is
 # written. One inference worker: an execution environment gets one event at
 # a time, and its CPU share grows with the function's memory size.
-FROM ${RUNTIME_IMAGE} AS lambda
+FROM app AS lambda
 ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="churn-serve-lambda" \
       org.opencontainers.image.description="churn-serve for AWS Lambda: API Gateway and function URL events" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.source="https://github.com/example/churn-serve" \
       org.opencontainers.image.licenses="Apache-2.0"
-WORKDIR /app
-COPY --from=ort /out/ /app/lib/
 COPY --from=lambda-builder /out/lambda/churn-serve /app/churn-serve
 COPY --from=lambda-builder /out/lambda/sbom.cdx.json /app/sbom.cdx.json
-COPY models/churn_pipeline.onnx models/churn_pipeline.json /app/models/
-COPY configs/*.toml /app/configs/
-ENV LOG_FORMAT=json \
-    CHURN_WORKERS=1 \
-    ORT_DYLIB_PATH=/app/lib/libonnxruntime.so
-USER 65532:65532
-ENTRYPOINT ["/app/churn-serve"]
+ENV CHURN_WORKERS=1
 CMD ["lambda"]
 
-# --- runtime ---------------------------------------------------------------------
-# Why distroless cc-debian12 and not debian:bookworm-slim: it has exactly what a
-# glibc binary plus libonnxruntime (C++) needs -- glibc, libgcc_s, libstdc++,
-# CA certificates, tzdata -- and no shell, package manager or coreutils, so it
-# is ~25 MB instead of ~75 MB and offers far less to an attacker. Nothing in
-# the image needs a shell: the HEALTHCHECK is the binary's own `healthcheck`
-# subcommand. Its `nonroot` variant is the same image with USER 65532.
-FROM ${RUNTIME_IMAGE} AS runtime
+# --- runtime: the service image (the default target) --------------------------------
+FROM app AS runtime
 ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="churn-serve" \
       org.opencontainers.image.description="Bank customer churn prediction service: an ONNX-exported scikit-learn pipeline served over HTTP" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.source="https://github.com/example/churn-serve" \
       org.opencontainers.image.licenses="Apache-2.0"
-WORKDIR /app
-# Everything is owned by root and read-only for the service user; the service
-# writes nothing to disk, so the root file system can be mounted read-only.
-COPY --from=ort /out/ /app/lib/
 COPY --from=builder /out/churn-serve /app/churn-serve
 # CycloneDX 1.5 JSON of the binary's dependency graph (read it with
 # `podman cp`/`docker cp` from a created container; there is no shell).
 COPY --from=builder /out/sbom.cdx.json /app/sbom.cdx.json
-COPY models/churn_pipeline.onnx models/churn_pipeline.json /app/models/
-COPY configs/*.toml /app/configs/
-# The binary finds models/ and configs/ relative to the working directory
-# (/app) and the library in lib/ beside itself; ORT_DYLIB_PATH just says so.
-ENV LOG_FORMAT=json \
-    PORT=8000 \
-    ORT_DYLIB_PATH=/app/lib/libonnxruntime.so
-USER 65532:65532
+ENV PORT=8000
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
     CMD ["/app/churn-serve", "healthcheck"]
-ENTRYPOINT ["/app/churn-serve"]
 CMD ["serve"]
 # Provenance, given by the build (make image, scripts/check_container.sh):
 # REVISION the full commit hash, CREATED the build time in RFC 3339 UTC.
