@@ -63,8 +63,12 @@ logs=test-output/stages
 mkdir -p "$logs"
 # Disk is shared and sometimes short; a failing run should show how much was free.
 echo "free disk: $(df -Ph . | awk 'NR == 2 {print $4 " of " $2}') ($PWD); stages: ${stages[*]}"
+free_mb() { df -Pm . | awk 'NR == 2 {print $4}'; }
+# A clean clone builds everything once: incremental compilation state (about
+# 1 GB of target/) would never be reused (cargo's own CI advice).
+if [[ "${CI:-}" == true ]]; then export CARGO_INCREMENTAL=0; fi
 
-declare -A seconds result
+declare -A seconds result free
 failed=0 passed=0 skipped=0
 for s in "${stages[@]}"; do
   printf '\n==== stage %s: %s ====\n' "$s" "${RUN[$s]}"
@@ -72,6 +76,7 @@ for s in "${stages[@]}"; do
   timeout --kill-after=60 "${STAGE_TIMEOUT:-2700}" bash -o pipefail -c "${RUN[$s]}" 2>&1 | tee "$logs/$s.log"
   rc=${PIPESTATUS[0]}
   seconds[$s]=$((SECONDS - start))
+  free[$s]=$(free_mb)
   why="$(sed -n 's/^SKIP: //p' "$logs/$s.log" | tail -1)"
   if ((rc == 0)); then
     result[$s]=passed
@@ -90,9 +95,9 @@ for s in "${stages[@]}"; do
   printf '==== stage %s: %s after %s s ====\n' "$s" "${result[$s]}" "${seconds[$s]}"
 done
 
-printf '\n%-10s %8s  %s\n' stage seconds result
+printf '\n%-10s %8s %8s  %s\n' stage seconds "free MB" result
 for s in "${stages[@]}"; do
-  printf '%-10s %8s  %s\n' "$s" "${seconds[$s]}" "${result[$s]}"
+  printf '%-10s %8s %8s  %s\n' "$s" "${seconds[$s]}" "${free[$s]}" "${result[$s]}"
 done
 printf '%-10s %8s\n' total "$SECONDS"
 echo "stages: $passed passed, $failed failed, $skipped skipped"
