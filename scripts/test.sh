@@ -64,6 +64,11 @@ mkdir -p "$logs"
 # Disk is shared and sometimes short; a failing run should show how much was free.
 echo "free disk: $(df -Ph . | awk 'NR == 2 {print $4 " of " $2}') ($PWD); stages: ${stages[*]}"
 free_mb() { df -Pm . | awk 'NR == 2 {print $4}'; }
+# A clean clone's full run used at most 11.4 GB (venvs, target/, the
+# container stage's 4.6 GB peak; 2026-12-05): say so before it fails halfway.
+if (($# == 0)) && [[ -z "${STAGES:-}" ]] && (($(free_mb) < 12000)); then
+  echo "warning: $(free_mb) MB free; a full run from a clean clone needs about 12000 MB" >&2
+fi
 # A clean clone builds everything once: incremental compilation state (about
 # 1 GB of target/) would never be reused (cargo's own CI advice).
 if [[ "${CI:-}" == true ]]; then export CARGO_INCREMENTAL=0; fi
