@@ -21,14 +21,15 @@
 #      every metric the dashboard and the alerts use must be in /metrics;
 #   6. SIGTERM stops the container with exit code 0.
 # Installs its own tools (apt packages, .venv-container/ from
-# scripts/requirements-container.txt, .venv-container-sbom/ from the pins
-# below), is bounded in time
+# scripts/requirements-container.txt, .venv-container-sbom/ from
+# scripts/requirements-container-sbom.txt), is bounded in time
 # (CONTAINER_CHECK_TIMEOUT, default 40 min) and removes what it starts
 # (CONTAINER_CHECK_KEEP=1 keeps the image storage for debugging).
 # Needs root (apt-get, buildah/podman with chroot isolation).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
+source scripts/lib.sh
 
 if [[ -z "${_CHECK_CONTAINER_BOUNDED:-}" ]]; then
   export _CHECK_CONTAINER_BOUNDED=1
@@ -127,53 +128,13 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   [[ -z "$created_policy" ]] || rm -f /usr/sbin/policy-rc.d
 fi
-req="scripts/requirements-container.txt"
-want="$(sha256sum "$req" | cut -d' ' -f1)"
-if [[ ! -x "$VENV/bin/python" || "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$want" ]]; then
-  rm -rf "$VENV"
-  python3 -m venv "$VENV"
-  timeout 600 "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$req"
-  echo "$want" >"$VENV/.requirements.sha256"
-fi
+pinned_venv "$VENV" scripts/requirements-container.txt
 # CycloneDX's own Python library validates the SBOM against the schema files
 # it ships (no download at check time). Its own venv, because these pins are
 # this check's alone; they agree with requirements-container.txt where both
-# name a package. pip freeze of a fresh venv, Python 3.11.
+# name a package.
 SBOM_VENV="$ROOT/.venv-container-sbom"
-sbom_requirements='cyclonedx-python-lib[json-validation]==11.12.0
-arrow==1.4.0
-attrs==26.1.0
-boolean.py==5.0
-defusedxml==0.7.1
-fqdn==1.6.0
-idna==3.20
-isoduration==20.11.0
-jsonpointer==3.12
-jsonschema==4.26.0
-jsonschema-specifications==2025.9.1
-lark==1.3.1
-license-expression==30.4.4
-packageurl-python==0.17.6
-py-serializable==2.2.0
-python-dateutil==4.0.0
-referencing==0.37.0
-rfc3339-validator==0.1.4
-rfc3986-validator==0.1.1
-rfc3987-syntax==1.1.0
-rpds-py==2026.9.1
-six==1.17.0
-sortedcontainers==2.4.0
-typing_extensions==4.16.0
-tzdata==2026.6
-uri-template==1.3.0
-webcolors==25.10.0'
-want="$(sha256sum <<<"$sbom_requirements" | cut -d' ' -f1)"
-if [[ ! -x "$SBOM_VENV/bin/python" || "$(cat "$SBOM_VENV/.requirements.sha256" 2>/dev/null)" != "$want" ]]; then
-  rm -rf "$SBOM_VENV"
-  python3 -m venv "$SBOM_VENV"
-  timeout 600 "$SBOM_VENV/bin/pip" install --quiet --disable-pip-version-check -r /dev/stdin <<<"$sbom_requirements"
-  echo "$want" >"$SBOM_VENV/.requirements.sha256"
-fi
+pinned_venv "$SBOM_VENV" scripts/requirements-container-sbom.txt
 echo "podman $(podman --version | awk '{print $3}'), buildah $(buildah --version | awk '{print $3}'), $(promtool --version 2>&1 | sed -n 1p)"
 echo "$("$VENV/bin/hadolint" --version), yamllint $("$VENV/bin/yamllint" --version | awk '{print $2}'), $("$VENV/bin/docker-compose" version)"
 

@@ -35,6 +35,7 @@
 # K8S_KUBECTL=bundled forces that one. No kubectl means failure, never a skip.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/lib.sh
 
 VENV=.venv-k8s
 REQUIREMENTS=scripts/requirements-k8s.txt
@@ -88,15 +89,7 @@ T_START=$(now)
 stage "tools (.venv-k8s)"
 T=$(now)
 command -v python3 >/dev/null || die "python3 is required (Debian: apt-get install python3 python3-venv)"
-stamp="$VENV/.requirements.sha256"
-want=$(sha256sum < "$REQUIREMENTS" | cut -d' ' -f1)
-if [[ ! -x "$VENV/bin/python" || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
-    echo "installing $REQUIREMENTS into $VENV"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$REQUIREMENTS"
-    echo "$want" > "$stamp"
-fi
+pinned_venv "$VENV" "$REQUIREMENTS"
 PY="$VENV/bin/python"
 "$PY" -c 'import importlib.metadata as m; print(", ".join(f"{p} {m.version(p)}" for p in ("kubernetes-validate", "checkov", "yamllint")))'
 

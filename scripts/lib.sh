@@ -13,18 +13,20 @@ release_binary() {
   echo "$bin"
 }
 
-# pinned_venv VENV REQUIREMENTS: creates VENV (kept out of git by a '*'
-# .gitignore inside it) and installs REQUIREMENTS into it, skipping pip when
-# a stamp shows they are installed already (fast warm runs).
+# pinned_venv VENV REQUIREMENTS: VENV (kept out of git by a '*' .gitignore
+# inside it) with exactly REQUIREMENTS installed. A stamp of the file's hash
+# skips pip on warm runs; when the pins change, VENV is made afresh, so a
+# package dropped from the file does not linger.
 pinned_venv() {
   local venv=$1 requirements=$2
-  [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
-  [[ -f "$venv/.gitignore" ]] || echo '*' >"$venv/.gitignore"
   local stamp="$venv/.requirements.sha256" want
   want=$(sha256sum "$requirements" | cut -d' ' -f1)
-  if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+  if [[ ! -x "$venv/bin/python" || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
     echo "installing $requirements into $venv" >&2
-    timeout 900 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    echo '*' >"$venv/.gitignore"
+    timeout 900 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$requirements"
     echo "$want" >"$stamp"
   fi
 }
