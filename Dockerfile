@@ -13,7 +13,8 @@
 #   ort      fetches the pinned ONNX Runtime library from the PyPI wheel
 #   builder  compiles the release binary (dependencies get their own layer)
 #            and writes its CycloneDX SBOM
-#   app      distroless + libonnxruntime + model + config, non-root: what both
+#   app      distroless + libonnxruntime + model + config, non-root, the shared
+#            OCI labels: what both
 #            images share
 #   runtime  app + the binary and its SBOM, serving HTTP
 # Two more make the AWS Lambda image (`--target lambda`; runtime stays the
@@ -132,6 +133,11 @@ ENV LOG_FORMAT=json \
     ORT_DYLIB_PATH=/app/lib/libonnxruntime.so
 USER 65532:65532
 ENTRYPOINT ["/app/churn-serve"]
+# Labels both images carry; each target adds its title and description.
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.source="https://github.com/example/churn-serve" \
+      org.opencontainers.image.licenses="Apache-2.0"
 
 # --- lambda: AWS Lambda container image --------------------------------------------
 #   docker build --target lambda -t churn-serve-lambda:0.1.0 .
@@ -142,12 +148,8 @@ ENTRYPOINT ["/app/churn-serve"]
 # written. One inference worker: an execution environment gets one event at
 # a time, and its CPU share grows with the function's memory size.
 FROM app AS lambda
-ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="churn-serve-lambda" \
-      org.opencontainers.image.description="churn-serve for AWS Lambda: API Gateway and function URL events" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.source="https://github.com/example/churn-serve" \
-      org.opencontainers.image.licenses="Apache-2.0"
+      org.opencontainers.image.description="churn-serve for AWS Lambda: API Gateway and function URL events"
 COPY --from=lambda-builder /out/lambda/churn-serve /app/churn-serve
 COPY --from=lambda-builder /out/lambda/sbom.cdx.json /app/sbom.cdx.json
 ENV CHURN_WORKERS=1
@@ -155,12 +157,8 @@ CMD ["lambda"]
 
 # --- runtime: the service image (the default target) --------------------------------
 FROM app AS runtime
-ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="churn-serve" \
-      org.opencontainers.image.description="Bank customer churn prediction service: an ONNX-exported scikit-learn pipeline served over HTTP" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.source="https://github.com/example/churn-serve" \
-      org.opencontainers.image.licenses="Apache-2.0"
+      org.opencontainers.image.description="Bank customer churn prediction service: an ONNX-exported scikit-learn pipeline served over HTTP"
 COPY --from=builder /out/churn-serve /app/churn-serve
 # CycloneDX 1.5 JSON of the binary's dependency graph (read it with
 # `podman cp`/`docker cp` from a created container; there is no shell).

@@ -150,7 +150,7 @@ ort_code_version="$(sed -n 's/^pub const ORT_VERSION: &str = "\(.*\)";$/\1/p' sr
 grep -q 'install_ort.sh /out' Dockerfile || fail "the Dockerfile's ort stage must run scripts/install_ort.sh"
 pass "ONNX Runtime $ort_script_version: one pin (scripts/install_ort.sh, used by the Dockerfile) matching src/model/ort_library.rs"
 crate_version="$(sed -n '0,/^version = /s/^version = "\(.*\)"$/\1/p' Cargo.toml)"
-# One ARG VERSION per image target (runtime, lambda): all must agree.
+# The app stage's ARG VERSION labels both images (any other must agree).
 docker_version="$(sed -n 's/^ARG VERSION=//p' Dockerfile | sort -u)"
 [[ "$crate_version" == "$docker_version" ]] ||
   fail "Dockerfile ARG VERSION=$docker_version != Cargo.toml version $crate_version"
